@@ -1,0 +1,239 @@
+#include "records/record_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "records/crc32c.h"
+
+namespace lightspeech::records {
+namespace {
+
+void PutU64(uint64_t v, char* p) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+void PutU32(uint32_t v, char* p) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+absl::Status ErrnoStatus(const std::string& path, absl::string_view what, int err) {
+  const std::string msg = absl::StrCat(path, ": ", what, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return absl::ResourceExhaustedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// fsyncs a folder so a rename inside it survives a crash.
+absl::Status SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return ErrnoStatus(dir, "cannot open folder to sync", errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) return ErrnoStatus(dir, "cannot sync folder", err);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AppendFramedRecord(absl::string_view payload, std::string* out) {
+  char header[kRecordHeaderBytes];
+  PutU64(payload.size(), header);
+  PutU32(MaskCrc(Crc32c(header, 8)), header + 8);
+  char footer[kRecordFooterBytes];
+  PutU32(MaskCrc(Crc32c(payload)), footer);
+  out->append(header, sizeof(header));
+  out->append(payload.data(), payload.size());
+  out->append(footer, sizeof(footer));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RecordReader
+
+RecordReader::RecordReader(std::string path, std::FILE* f, uint64_t file_size)
+    : path_(std::move(path)), file_(f), file_size_(file_size) {}
+
+RecordReader::~RecordReader() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return ErrnoStatus(path, "cannot open", errno);
+  struct stat st;
+  if (::fstat(::fileno(f), &st) != 0) {
+    const int err = errno;
+    std::fclose(f);
+    return ErrnoStatus(path, "cannot stat", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  }
+  return std::unique_ptr<RecordReader>(new RecordReader(path, f, static_cast<uint64_t>(st.st_size)));
+}
+
+absl::Status RecordReader::Damaged(absl::string_view what) {
+  stopped_ = true;
+  return absl::DataLossError(absl::StrCat(path_, ": record at byte ", last_offset_, ": ", what));
+}
+
+absl::StatusOr<bool> RecordReader::Next(std::string* payload) {
+  if (stopped_) return false;
+  last_offset_ = offset_;
+  char header[kRecordHeaderBytes];
+  const size_t got = std::fread(header, 1, sizeof(header), file_);
+  if (got == 0 && std::feof(file_)) return false;
+  if (got != sizeof(header)) {
+    if (std::ferror(file_)) return Damaged(absl::StrCat("read error: ", std::strerror(errno)));
+    return Damaged(absl::StrCat("truncated header (", got, " of ", kRecordHeaderBytes, " bytes)"));
+  }
+  const uint64_t length = GetU64(header);
+  if (UnmaskCrc(GetU32(header + 8)) != Crc32c(header, 8)) {
+    return Damaged("length CRC mismatch (corrupt header)");
+  }
+  const uint64_t remaining = file_size_ - offset_ - kRecordHeaderBytes;
+  if (length > remaining || remaining - length < kRecordFooterBytes) {
+    return Damaged(absl::StrCat("truncated record (length ", length, ", only ", remaining,
+                                " bytes left in the file)"));
+  }
+  payload->resize(length);
+  char footer[kRecordFooterBytes];
+  if (std::fread(payload->data(), 1, length, file_) != length ||
+      std::fread(footer, 1, sizeof(footer), file_) != sizeof(footer)) {
+    return Damaged("truncated payload (file shrank while reading?)");
+  }
+  offset_ += kRecordHeaderBytes + length + kRecordFooterBytes;
+  if (UnmaskCrc(GetU32(footer)) != Crc32c(*payload)) {
+    // The length was verified, so the next record's position is known: reading may go on.
+    return absl::DataLossError(
+        absl::StrCat(path_, ": record at byte ", last_offset_, ": payload CRC mismatch (corrupt data)"));
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ShardWriter
+
+ShardWriter::ShardWriter(std::string path, std::string partial_path, std::FILE* f)
+    : path_(std::move(path)), partial_path_(std::move(partial_path)), file_(f) {}
+
+ShardWriter::~ShardWriter() {
+  if (file_ != nullptr) std::fclose(file_);
+  if (!finished_) ::unlink(partial_path_.c_str());
+}
+
+absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::Create(const std::string& path) {
+  std::string partial = absl::StrCat(path, kPartialSuffix);
+  std::FILE* f = std::fopen(partial.c_str(), "wb");
+  if (f == nullptr) return ErrnoStatus(partial, "cannot create", errno);
+  return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), f));
+}
+
+absl::Status ShardWriter::Fail(absl::string_view what, int err) {
+  failed_ = true;
+  return ErrnoStatus(partial_path_, what, err);
+}
+
+absl::Status ShardWriter::Write(absl::string_view payload) {
+  if (failed_ || finished_) {
+    return absl::FailedPreconditionError(absl::StrCat(partial_path_, ": write after ",
+                                                      failed_ ? "an error" : "Finish()"));
+  }
+  buffer_.clear();
+  AppendFramedRecord(payload, &buffer_);
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    return Fail("write failed", errno);
+  }
+  ++num_records_;
+  num_bytes_ += buffer_.size();
+  return absl::OkStatus();
+}
+
+absl::Status ShardWriter::Finish() {
+  if (failed_ || finished_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(partial_path_, ": Finish() after ", failed_ ? "an error" : "Finish()"));
+  }
+  if (std::fflush(file_) != 0) return Fail("flush failed", errno);
+  if (::fsync(::fileno(file_)) != 0) return Fail("fsync failed", errno);
+  const int rc = std::fclose(file_);
+  file_ = nullptr;
+  if (rc != 0) return Fail("close failed", errno);
+  if (std::rename(partial_path_.c_str(), path_.c_str()) != 0) {
+    return Fail(absl::StrCat("cannot rename to ", path_), errno);
+  }
+  finished_ = true;
+  return SyncDir(DirName(path_));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
+  const std::string partial = absl::StrCat(path, kPartialSuffix);
+  std::FILE* f = std::fopen(partial.c_str(), "wb");
+  if (f == nullptr) return ErrnoStatus(partial, "cannot create", errno);
+  bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  int err = errno;
+  if (ok && std::fflush(f) != 0) ok = false, err = errno;
+  if (ok && ::fsync(::fileno(f)) != 0) ok = false, err = errno;
+  if (std::fclose(f) != 0 && ok) ok = false, err = errno;
+  if (!ok) {
+    ::unlink(partial.c_str());
+    return ErrnoStatus(partial, "write failed", err);
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(partial.c_str());
+    return ErrnoStatus(path, "cannot rename into place", err);
+  }
+  return SyncDir(DirName(path));
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return ErrnoStatus(path, "cannot open", errno);
+  std::string out;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  const bool err = std::ferror(f);
+  const int e = errno;
+  std::fclose(f);
+  if (err) return ErrnoStatus(path, "read failed", e);
+  return out;
+}
+
+}  // namespace lightspeech::records
