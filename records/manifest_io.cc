@@ -1,14 +1,12 @@
 #include "records/manifest_io.h"
 
-#include <sys/stat.h>
-
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "records/record_io.h"
+#include "records/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -23,11 +21,6 @@ class FirstError : public google::protobuf::io::ErrorCollector {
  private:
   std::string message_;
 };
-
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 }  // namespace
 
@@ -88,7 +81,7 @@ absl::Status ValidateManifest(const Manifest& m) {
 }
 
 absl::StatusOr<Manifest> ReadManifest(const std::string& path) {
-  const std::string file = IsDir(path) ? absl::StrCat(path, "/", kManifestFileName) : path;
+  const std::string file = IsDirectory(path) ? absl::StrCat(path, "/", kManifestFileName) : path;
   absl::StatusOr<std::string> text = ReadFile(file);
   if (!text.ok()) return text.status();
   Manifest m;

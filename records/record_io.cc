@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "records/crc32c.h"
+#include "records/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -29,41 +30,6 @@ uint32_t GetU32(const char* p) {
   uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
-}
-
-absl::Status ErrnoStatus(const std::string& path, absl::string_view what, int err) {
-  const std::string msg = absl::StrCat(path, ": ", what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// fsyncs a folder so a rename inside it survives a crash.
-absl::Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoStatus(dir, "cannot open folder to sync", errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) return ErrnoStatus(dir, "cannot sync folder", err);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -197,43 +163,6 @@ absl::Status ShardWriter::Finish() {
   }
   finished_ = true;
   return SyncDir(DirName(path_));
-}
-
-// ---------------------------------------------------------------------------------------------
-
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
-  const std::string partial = absl::StrCat(path, kPartialSuffix);
-  std::FILE* f = std::fopen(partial.c_str(), "wb");
-  if (f == nullptr) return ErrnoStatus(partial, "cannot create", errno);
-  bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-  int err = errno;
-  if (ok && std::fflush(f) != 0) ok = false, err = errno;
-  if (ok && ::fsync(::fileno(f)) != 0) ok = false, err = errno;
-  if (std::fclose(f) != 0 && ok) ok = false, err = errno;
-  if (!ok) {
-    ::unlink(partial.c_str());
-    return ErrnoStatus(partial, "write failed", err);
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(partial.c_str());
-    return ErrnoStatus(path, "cannot rename into place", err);
-  }
-  return SyncDir(DirName(path));
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return ErrnoStatus(path, "cannot open", errno);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  const bool err = std::ferror(f);
-  const int e = errno;
-  std::fclose(f);
-  if (err) return ErrnoStatus(path, "read failed", e);
-  return out;
 }
 
 }  // namespace lightspeech::records

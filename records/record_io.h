@@ -98,13 +98,6 @@ class ShardWriter {
 // The suffix of files being written; readers and folder scans ignore such files.
 inline constexpr absl::string_view kPartialSuffix = ".partial";
 
-// Writes `contents` to `path` atomically: to "<path>.partial", fsync, rename, fsync of the folder.
-// On failure the previous file at `path`, if any, is untouched.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
-
-// Reads a whole file. Fails naming the path.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
 }  // namespace lightspeech::records
 
 #endif  // LIGHTSPEECH_RECORDS_RECORD_IO_H_

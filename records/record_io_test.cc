@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "records/file_util.h"
 
 namespace lightspeech::records {
 namespace {
