@@ -17,7 +17,7 @@ PACKAGES=(
   libtorch-dev libgloo-dev
   # Reference numerics, peers and interop checks (never used by the project's main commands).
   python3-torch python3-torchaudio python3-scipy python3-protobuf python3-numpy
-  nodejs
+  nodejs  # with npm: tools/interop/check.sh reads our shards with an npm TFRecord package
   # Real prose for the generated corpora.
   bible-kjv-text
 )
@@ -28,6 +28,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm: Debian's package only when no npm exists (a nodesource nodejs bundles its own and conflicts).
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#PACKAGES[@]} packages present"
