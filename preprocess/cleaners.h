@@ -1,0 +1,57 @@
+#ifndef LIGHTSPEECH_PREPROCESS_CLEANERS_H_
+#define LIGHTSPEECH_PREPROCESS_CLEANERS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+
+namespace lightspeech::preprocess {
+
+enum class CleanerKind {
+  // ASCII transliteration, lowercase, abbreviations, currency, numbers, ordinals and years spelled out
+  // in words, characters outside the English table dropped, whitespace collapsed.
+  kEnglish,
+  // Any language: NFKC normalization, Unicode lowercasing, whitespace collapsed. The symbol table is
+  // derived from the whole corpus (symbols.h).
+  kUnicode,
+};
+
+// "english" or "unicode"; anything else is InvalidArgument listing the choices.
+absl::StatusOr<CleanerKind> ParseCleanerKind(absl::string_view name);
+absl::string_view CleanerName(CleanerKind kind);
+
+// True when `s` is well-formed UTF-8 (checked with ICU).
+bool IsValidUtf8(absl::string_view s);
+
+// Turns raw transcripts into normalized text. Not thread-safe: make one per thread (creation builds
+// ICU transliterators, about a millisecond).
+class TextCleaner {
+ public:
+  // Fails (Internal) if ICU cannot build the transforms.
+  static absl::StatusOr<std::unique_ptr<TextCleaner>> Create(CleanerKind kind);
+  ~TextCleaner();
+
+  // Cleans one transcript. InvalidArgument "invalid UTF-8" for malformed input and "empty text after
+  // cleaning" when nothing is left.
+  absl::StatusOr<std::string> Clean(absl::string_view text) const;
+
+  CleanerKind kind() const { return kind_; }
+
+ private:
+  struct Icu;
+  TextCleaner(CleanerKind kind, std::unique_ptr<Icu> icu);
+  CleanerKind kind_;
+  std::unique_ptr<Icu> icu_;
+};
+
+// The English-specific rewriting on ASCII lowercase text (exposed for tests): abbreviations, currency,
+// numbers, ordinals, years.
+std::string ExpandEnglish(absl::string_view ascii_lower);
+
+}  // namespace lightspeech::preprocess
+
+#endif  // LIGHTSPEECH_PREPROCESS_CLEANERS_H_
