@@ -19,8 +19,8 @@ namespace {
 // float64 with the DESIGN.md section 3 settings, ln(clamp(mel, 1e-5))) on the int16 wavs beside them.
 // Where the reference mel magnitude is >= kTightMelLevel the float32 FFTW path must agree to
 // kTightTolerance in log units; near the log floor, float32 rounding dominates, so kLooseTolerance.
-// Measured (Debian 12, x86-64, FFTW 3.3.10): max |diff| where mel >= 1e-4 is 5.4e-4 (chirp),
-// 7.4e-6 (noise), 1.4e-4 (speech); elsewhere 6.1e-3 (chirp), 3.0e-4 (speech).
+// Measured (Debian 12, x86-64, FFTW 3.3.10, FFTW_ESTIMATE plans): max |diff| where mel >= 1e-4 is
+// 6.4e-4 (chirp), 7.4e-6 (noise), 1.3e-4 (speech); elsewhere 5.9e-3 (chirp), 2.2e-4 (speech).
 constexpr double kTightMelLevel = 1e-4;
 constexpr double kTightTolerance = 1e-3;
 constexpr double kLooseTolerance = 2e-2;
