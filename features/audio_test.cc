@@ -87,6 +87,20 @@ TEST(AudioTest, MixesStereoFlacAndResamplesTo22050) {
   EXPECT_LT(max_err, 1e-3);
 }
 
+TEST(AudioTest, ReadsOggVorbisAt16kHz) {
+  const int rate = 16000;
+  std::vector<float> mono;
+  for (int i = 0; i < rate; ++i) mono.push_back(0.3f * std::sin(2.0 * M_PI * 300.0 * i / rate));
+  const std::string path = TempPath("sine.ogg");
+  WriteFile(path, mono, rate, 1, SF_FORMAT_OGG | SF_FORMAT_VORBIS);
+  auto audio = ReadAudio(path);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.source_sample_rate, rate);
+  EXPECT_EQ(audio->sample_rate, 22050);
+  EXPECT_NEAR(static_cast<double>(audio->samples.size()), 22050.0, 5.0);
+  EXPECT_NEAR(audio->stats.peak, 0.3f, 0.03f);  // Lossy codec: peak within 10%.
+}
+
 TEST(AudioTest, ReportsPeakClippingAndNonFinite) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
