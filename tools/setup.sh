@@ -17,6 +17,7 @@ PACKAGES=(
   libtorch-dev libgloo-dev
   # Reference numerics, peers and interop checks (never used by the project's main commands).
   python3-torch python3-torchaudio python3-scipy python3-protobuf python3-numpy
+  espeak-ng  # CLI: features/testdata_gen/make_golden.py speaks the golden speech clip
   nodejs  # with npm: tools/interop/check.sh reads our shards with an npm TFRecord package
   # Real prose for the generated corpora.
   bible-kjv-text

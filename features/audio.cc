@@ -1,0 +1,159 @@
+#include "features/audio.h"
+
+#include <sndfile.h>
+#include <soxr.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace lightspeech::features {
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const {
+    if (f != nullptr) sf_close(f);
+  }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+AudioStats MeasureAudio(absl::Span<const float> samples) {
+  AudioStats s;
+  for (float x : samples) {
+    if (!std::isfinite(x)) {
+      ++s.non_finite;
+      continue;
+    }
+    const float a = std::fabs(x);
+    s.peak = std::max(s.peak, a);
+    if (a >= kClipLevel) ++s.clipped;
+  }
+  return s;
+}
+
+absl::StatusOr<std::vector<float>> Resample(absl::Span<const float> samples, int in_rate,
+                                            int out_rate) {
+  if (in_rate <= 0 || out_rate <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resample: rates must be positive, got ", in_rate, " -> ", out_rate));
+  }
+  if (in_rate == out_rate) return std::vector<float>(samples.begin(), samples.end());
+  const size_t out_len = static_cast<size_t>(
+      std::llround(static_cast<double>(samples.size()) * out_rate / in_rate));
+  std::vector<float> out(out_len);
+  size_t done = 0;
+  const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  const soxr_error_t err = soxr_oneshot(in_rate, out_rate, 1, samples.data(), samples.size(),
+                                        nullptr, out.data(), out.size(), &done, &io, &quality,
+                                        nullptr);
+  if (err != nullptr) {
+    return absl::InternalError(absl::StrCat("resample: libsoxr failed: ", err));
+  }
+  out.resize(done);
+  out.resize(out_len, 0.0f);  // soxr may deliver a few samples fewer than the rounded length.
+  return out;
+}
+
+absl::StatusOr<Audio> ReadAudio(absl::string_view path_view, int target_rate) {
+  const std::string path(path_view);
+  if (target_rate <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("read audio '", path, "': target rate must be positive, got ", target_rate));
+  }
+  if (!FileExists(path)) {
+    return absl::NotFoundError(absl::StrCat("read audio '", path, "': no such file"));
+  }
+  SF_INFO info = {};
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  if (file == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("read audio '", path, "': ", sf_strerror(nullptr)));
+  }
+  if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("read audio '", path, "': no samples"));
+  }
+  // Float files may exceed full scale; keep their values so clipping is visible.
+  sf_command(file.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+  const int channels = info.channels;
+  std::vector<float> interleaved(static_cast<size_t>(info.frames) * channels);
+  const sf_count_t got = sf_readf_float(file.get(), interleaved.data(), info.frames);
+  if (got <= 0) {
+    return absl::InternalError(absl::StrCat("read audio '", path,
+                                            "': read failed: ", sf_strerror(file.get())));
+  }
+  interleaved.resize(static_cast<size_t>(got) * channels);
+
+  Audio audio;
+  audio.stats = MeasureAudio(interleaved);
+  audio.stats.source_sample_rate = info.samplerate;
+  audio.stats.source_channels = channels;
+  audio.stats.source_frames = got;
+
+  std::vector<float> mono(static_cast<size_t>(got));
+  const float scale = 1.0f / static_cast<float>(channels);
+  for (sf_count_t i = 0; i < got; ++i) {
+    float sum = 0.0f;
+    for (int c = 0; c < channels; ++c) {
+      const float x = interleaved[static_cast<size_t>(i) * channels + c];
+      sum += std::isfinite(x) ? x : 0.0f;
+    }
+    mono[i] = channels == 1 ? sum : sum * scale;
+  }
+  auto resampled = Resample(mono, info.samplerate, target_rate);
+  if (!resampled.ok()) {
+    return absl::InternalError(
+        absl::StrCat("read audio '", path, "': ", resampled.status().message()));
+  }
+  audio.samples = *std::move(resampled);
+  audio.sample_rate = target_rate;
+  return audio;
+}
+
+absl::Status WriteWav16(absl::string_view path_view, absl::Span<const float> samples,
+                        int sample_rate) {
+  const std::string path(path_view);
+  if (sample_rate <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("write wav '", path, "': sample rate must be positive, got ", sample_rate));
+  }
+  SF_INFO info = {};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SndfilePtr file(sf_open(path.c_str(), SFM_WRITE, &info));
+  if (file == nullptr) {
+    return absl::InternalError(absl::StrCat("write wav '", path, "': ", sf_strerror(nullptr)));
+  }
+  std::vector<int16_t> pcm(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const float x = std::isfinite(samples[i]) ? samples[i] : 0.0f;
+    const long v = std::lround(static_cast<double>(x) * 32768.0);
+    pcm[i] = static_cast<int16_t>(std::clamp<long>(v, -32768, 32767));
+  }
+  const sf_count_t wrote = sf_writef_short(file.get(), pcm.data(), pcm.size());
+  if (wrote != static_cast<sf_count_t>(pcm.size())) {
+    return absl::InternalError(
+        absl::StrCat("write wav '", path, "': write failed: ", sf_strerror(file.get())));
+  }
+  if (sf_close(file.release()) != 0) {
+    return absl::InternalError(absl::StrCat("write wav '", path, "': close failed"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace lightspeech::features

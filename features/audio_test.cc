@@ -1,0 +1,147 @@
+#include "features/audio.h"
+
+#include <sndfile.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace lightspeech::features {
+namespace {
+
+std::string TestDataPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/lightspeech/features/testdata/", name);
+}
+
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+// Writes interleaved float samples with libsndfile in the given format.
+void WriteFile(const std::string& path, const std::vector<float>& interleaved, int rate,
+               int channels, int format) {
+  SF_INFO info = {};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(f, nullptr) << sf_strerror(nullptr);
+  sf_command(f, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  ASSERT_EQ(sf_writef_float(f, interleaved.data(), interleaved.size() / channels),
+            static_cast<sf_count_t>(interleaved.size() / channels));
+  sf_close(f);
+}
+
+TEST(AudioTest, ReadsSixteenBitWavAsValueOver32768) {
+  auto audio = ReadAudio(TestDataPath("speech.wav"));
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->sample_rate, 22050);
+  EXPECT_EQ(audio->stats.source_sample_rate, 22050);
+  EXPECT_EQ(audio->stats.source_channels, 1);
+  EXPECT_EQ(audio->samples.size(), 88350u);
+  for (float x : audio->samples) {
+    const float scaled = x * 32768.0f;
+    ASSERT_EQ(scaled, std::round(scaled));
+  }
+  EXPECT_GT(audio->stats.peak, 0.1f);
+  EXPECT_EQ(audio->stats.non_finite, 0);
+}
+
+TEST(AudioTest, WriteThenReadIsBitExact) {
+  auto audio = ReadAudio(TestDataPath("chirp.wav"));
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  const std::string path = TempPath("copy.wav");
+  ASSERT_TRUE(WriteWav16(path, audio->samples, 22050).ok());
+  auto again = ReadAudio(path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->samples, audio->samples);
+}
+
+TEST(AudioTest, MixesStereoFlacAndResamplesTo22050) {
+  // 0.5 s at 44.1 kHz: left a 440 Hz sine at 0.5, right silent; the mono mix has amplitude 0.25.
+  const int rate = 44100;
+  std::vector<float> stereo;
+  for (int i = 0; i < rate / 2; ++i) {
+    stereo.push_back(0.5f * std::sin(2.0 * M_PI * 440.0 * i / rate));
+    stereo.push_back(0.0f);
+  }
+  const std::string path = TempPath("stereo.flac");
+  WriteFile(path, stereo, rate, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  auto audio = ReadAudio(path);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.source_sample_rate, rate);
+  EXPECT_EQ(audio->stats.source_channels, 2);
+  EXPECT_EQ(audio->sample_rate, 22050);
+  EXPECT_EQ(audio->samples.size(), 11025u);
+  // Away from the edges the resampled signal is the same sine at 22050 Hz.
+  double max_err = 0.0;
+  for (int i = 1000; i < 10000; ++i) {
+    const double want = 0.25 * std::sin(2.0 * M_PI * 440.0 * i / 22050.0);
+    max_err = std::max(max_err, std::fabs(audio->samples[i] - want));
+  }
+  EXPECT_LT(max_err, 1e-3);
+}
+
+TEST(AudioTest, ReadsOggVorbisAt16kHz) {
+  const int rate = 16000;
+  std::vector<float> mono;
+  for (int i = 0; i < rate; ++i) mono.push_back(0.3f * std::sin(2.0 * M_PI * 300.0 * i / rate));
+  const std::string path = TempPath("sine.ogg");
+  WriteFile(path, mono, rate, 1, SF_FORMAT_OGG | SF_FORMAT_VORBIS);
+  auto audio = ReadAudio(path);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.source_sample_rate, rate);
+  EXPECT_EQ(audio->sample_rate, 22050);
+  EXPECT_NEAR(static_cast<double>(audio->samples.size()), 22050.0, 5.0);
+  EXPECT_NEAR(audio->stats.peak, 0.3f, 0.03f);  // Lossy codec: peak within 10%.
+}
+
+TEST(AudioTest, ReportsPeakClippingAndNonFinite) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::string path = TempPath("bad.wav");
+  WriteFile(path, {0.1f, -1.5f, nan, 0.25f, inf, 1.0f, -0.5f, 0.0f}, 22050, 1,
+            SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  auto audio = ReadAudio(path);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.non_finite, 2);
+  EXPECT_EQ(audio->stats.clipped, 2);  // -1.5 and 1.0
+  EXPECT_FLOAT_EQ(audio->stats.peak, 1.5f);
+  EXPECT_EQ(audio->samples[2], 0.0f);
+  EXPECT_EQ(audio->samples[4], 0.0f);
+}
+
+TEST(AudioTest, MissingFileIsNotFoundAndNamesIt) {
+  auto audio = ReadAudio("/nonexistent/x.wav");
+  EXPECT_EQ(audio.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(audio.status().message(), "read audio '/nonexistent/x.wav': no such file");
+}
+
+TEST(AudioTest, GarbageFileIsInvalidArgumentAndNamesIt) {
+  const std::string path = TempPath("garbage.wav");
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fputs("this is not audio at all", f);
+  std::fclose(f);
+  auto audio = ReadAudio(path);
+  EXPECT_EQ(audio.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(audio.status().message().find(path), absl::string_view::npos) << audio.status();
+}
+
+TEST(AudioTest, ResampleRejectsBadRates) {
+  EXPECT_EQ(Resample({0.0f}, 0, 22050).status().message(),
+            "resample: rates must be positive, got 0 -> 22050");
+}
+
+TEST(AudioTest, WriteToMissingDirectoryFails) {
+  const absl::Status s = WriteWav16("/nonexistent/dir/out.wav", {0.0f}, 22050);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(s.message().find("/nonexistent/dir/out.wav"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace lightspeech::features
