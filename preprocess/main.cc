@@ -1,0 +1,86 @@
+// bazel run //preprocess -- --dataset=DIR --out=DIR [--cleaner=english|unicode] [--threads=N] ...
+// Thin binary over preprocess/pipeline.h.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "preprocess/pipeline.h"
+#include "records/file_util.h"
+
+namespace {
+// The workspace when run with `bazel run`, else the current folder.
+std::string Workspace() {
+  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  return ws != nullptr && *ws != '\0' ? ws : ".";
+}
+}  // namespace
+
+ABSL_FLAG(std::string, dataset, "", "LJSpeech-layout corpus folder (metadata.csv + wavs/). Default: the "
+          "embedded corpus, testdata/corpus_en in the workspace.");
+ABSL_FLAG(std::string, out, "", "Output folder for shards and manifest.pbtxt. Default: data/corpus_en in "
+          "the workspace (what //train reads by default).");
+ABSL_FLAG(std::string, cleaner, "english", "Text cleaner: english (fixed character table) or unicode "
+          "(ICU normalization; table derived from the whole metadata file).");
+ABSL_FLAG(int, num_shards, 0, "Training shards (0: one per ~500 utterances, at least --threads).");
+ABSL_FLAG(double, val_fraction, 0.05, "Fraction of utterances (by id hash) in the validation split.");
+ABSL_FLAG(int, threads, 2, "Worker threads on this machine.");
+ABSL_FLAG(int, worker_index, 0, "This worker's index when several machines split the corpus.");
+ABSL_FLAG(int, num_workers, 1, "Number of workers (machines); each writes its own shards.");
+ABSL_FLAG(bool, merge_manifests, false, "Only merge the workers' shard stats into manifest.pbtxt.");
+ABSL_FLAG(double, max_seconds, 20.0, "Skip clips longer than this.");
+ABSL_FLAG(bool, strict, false, "Exit non-zero if any utterance is skipped.");
+ABSL_FLAG(bool, progress, true, "Show a progress line on a terminal.");
+ABSL_FLAG(int, sample_rate, 22050, "Feature sample rate (audio is resampled to it).");
+ABSL_FLAG(int, n_mels, 80, "Mel bins.");
+ABSL_FLAG(double, fmin, 0.0, "Lowest mel frequency (Hz).");
+ABSL_FLAG(double, fmax, 8000.0, "Highest mel frequency (Hz).");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Preprocesses an LJSpeech-style corpus into sharded Utterance records + manifest.pbtxt.\n"
+      "Usage: preprocess [--dataset=DIR] [--out=DIR] [flags]. Re-running resumes (completed shards are\n"
+      "kept); bad lines and clips are reported one per line and skipped.");
+  absl::ParseCommandLine(argc, argv);
+  using lightspeech::records::ResolveUserPath;
+  const std::string ws = Workspace();
+  lightspeech::preprocess::PipelineOptions o;
+  o.dataset = absl::GetFlag(FLAGS_dataset).empty() ? absl::StrCat(ws, "/testdata/corpus_en")
+                                                   : ResolveUserPath(absl::GetFlag(FLAGS_dataset));
+  o.out = absl::GetFlag(FLAGS_out).empty() ? absl::StrCat(ws, "/data/corpus_en") : ResolveUserPath(absl::GetFlag(FLAGS_out));
+  if (absl::GetFlag(FLAGS_out).empty()) {
+    const std::string data = absl::StrCat(ws, "/data");
+    lightspeech::records::IsDirectory(data) || ::mkdir(data.c_str(), 0755) == 0;
+  }
+  if (absl::GetFlag(FLAGS_merge_manifests)) {
+    const absl::Status s = lightspeech::preprocess::MergeManifests(o.out, std::cerr);
+    if (!s.ok()) std::cerr << "error: " << s.message() << "\n";
+    return s.ok() ? 0 : 1;
+  }
+  o.cleaner = absl::GetFlag(FLAGS_cleaner);
+  o.num_shards = absl::GetFlag(FLAGS_num_shards);
+  o.val_fraction = absl::GetFlag(FLAGS_val_fraction);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.worker_index = absl::GetFlag(FLAGS_worker_index);
+  o.num_workers = absl::GetFlag(FLAGS_num_workers);
+  o.max_seconds = absl::GetFlag(FLAGS_max_seconds);
+  o.strict = absl::GetFlag(FLAGS_strict);
+  o.progress = absl::GetFlag(FLAGS_progress);
+  o.sample_rate = absl::GetFlag(FLAGS_sample_rate);
+  o.n_mels = absl::GetFlag(FLAGS_n_mels);
+  o.fmin = static_cast<float>(absl::GetFlag(FLAGS_fmin));
+  o.fmax = static_cast<float>(absl::GetFlag(FLAGS_fmax));
+  std::cerr << "preprocess: " << o.dataset << " -> " << o.out << "\n";
+  absl::StatusOr<lightspeech::preprocess::PipelineSummary> s = lightspeech::preprocess::RunPipeline(o, std::cerr);
+  if (!s.ok()) {
+    std::cerr << "error: " << s.status().message() << "\n";
+    return 1;
+  }
+  std::cout << lightspeech::preprocess::FormatSummary(*s);
+  return 0;
+}

@@ -1,0 +1,427 @@
+#include "preprocess/pipeline.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "features/audio.h"
+#include "features/log_mel.h"
+#include "google/protobuf/text_format.h"
+#include "preprocess/cleaners.h"
+#include "preprocess/metadata.h"
+#include "preprocess/symbols.h"
+#include "records/file_util.h"
+#include "records/manifest_io.h"
+#include "records/partition.h"
+#include "records/record_io.h"
+#include "records/utterance_io.h"
+
+namespace lightspeech::preprocess {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using records::Manifest;
+using records::ShardInfo;
+
+constexpr char kPlanFile[] = "plan.pbtxt";
+constexpr char kStatsSuffix[] = ".stats.pbtxt";
+constexpr const char* kAudioExtensions[] = {".wav", ".flac", ".ogg", ".WAV", ".FLAC"};
+constexpr float kSilencePeak = 1e-4f;  // a clip whose peak is below this is "silent"
+
+struct PlannedShard {
+  std::string name;
+  records::Split split;
+  std::vector<const MetadataEntry*> entries;
+  std::vector<std::string> cleaned;  // normalized text per entry
+};
+
+// Serialized logging from worker threads.
+class Log {
+ public:
+  Log(std::ostream& out, bool progress) : out_(out), progress_(progress && ::isatty(2)) {}
+  void Line(const std::string& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (progress_shown_) out_ << "\r\033[K";
+    out_ << s << "\n";
+    progress_shown_ = false;
+  }
+  void Progress(int64_t done, int64_t total, double audio_s, double elapsed_s) {
+    if (!progress_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    const double frac = total > 0 ? double(done) / total : 1.0;
+    const int width = 30, filled = static_cast<int>(frac * width);
+    const double rate = elapsed_s > 0 ? done / elapsed_s : 0;
+    const double eta = rate > 0 ? (total - done) / rate : 0;
+    out_ << absl::StrFormat("\r\033[K[%s%s] %3.0f%% %d/%d utts | %.1f utt/s | %.0fx real time | ETA %d:%02d",
+                            std::string(filled, '#'), std::string(width - filled, '.'), 100 * frac, done,
+                            total, rate, elapsed_s > 0 ? audio_s / elapsed_s : 0.0,
+                            static_cast<int>(eta) / 60, static_cast<int>(eta) % 60)
+         << std::flush;
+    progress_shown_ = true;
+  }
+  void EndProgress() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (progress_shown_) out_ << "\n";
+    progress_shown_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+  bool progress_;
+  bool progress_shown_ = false;
+};
+
+std::string FindAudio(const std::string& dataset, const std::string& id) {
+  for (const char* ext : kAudioExtensions) {
+    std::string p = absl::StrCat(dataset, "/wavs/", id, ext);
+    if (records::IsRegularFile(p)) return p;
+  }
+  return "";
+}
+
+absl::StatusOr<ShardInfo> ReadStats(const std::string& path) {
+  absl::StatusOr<std::string> text = records::ReadFile(path);
+  if (!text.ok()) return text.status();
+  ShardInfo info;
+  if (!google::protobuf::TextFormat::ParseFromString(*text, &info)) {
+    return absl::DataLossError(absl::StrCat(path, ": unreadable shard stats"));
+  }
+  return info;
+}
+
+Manifest MakePlanManifest(const PipelineOptions& o, const SymbolTable& table, CleanerKind cleaner) {
+  Manifest m;
+  m.set_format_version(records::kManifestFormatVersion);
+  m.set_corpus(o.dataset);
+  m.set_created_by("//preprocess");
+  m.set_val_fraction(o.val_fraction);
+  auto* f = m.mutable_features();
+  f->set_sample_rate(o.sample_rate);
+  f->set_n_fft(o.n_fft);
+  f->set_hop_length(o.hop_length);
+  f->set_win_length(o.win_length);
+  f->set_n_mels(o.n_mels);
+  f->set_fmin(o.fmin);
+  f->set_fmax(o.fmax);
+  f->set_window("hann_periodic");
+  f->set_mel_scale("slaney");
+  f->set_mel_norm("slaney");
+  f->set_log_floor(1e-5f);
+  f->set_center(true);
+  auto* s = m.mutable_symbols();
+  for (const auto& sym : table.symbols()) s->add_symbols(sym);
+  s->set_cleaner(std::string(CleanerName(cleaner)));
+  s->set_pad_id(SymbolTable::pad_id());
+  return m;
+}
+
+features::LogMelOptions MelOptions(const PipelineOptions& o) {
+  features::LogMelOptions mel;
+  mel.sample_rate = o.sample_rate;
+  mel.n_fft = o.n_fft;
+  mel.hop_length = o.hop_length;
+  mel.win_length = o.win_length;
+  mel.n_mels = o.n_mels;
+  mel.f_min = o.fmin;
+  mel.f_max = o.fmax;
+  return mel;
+}
+
+}  // namespace
+
+absl::Status PipelineOptions::Validate() const {
+  if (dataset.empty()) return absl::InvalidArgumentError("--dataset is empty");
+  if (out.empty()) return absl::InvalidArgumentError("--out is empty");
+  if (num_shards < 0) return absl::InvalidArgumentError("--num_shards must be >= 0");
+  if (!(val_fraction >= 0 && val_fraction < 1)) return absl::InvalidArgumentError("--val_fraction must be in [0, 1)");
+  if (threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
+  if (num_workers < 1 || worker_index < 0 || worker_index >= num_workers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--worker_index must be in [0, --num_workers) (got ", worker_index, " of ", num_workers, ")"));
+  }
+  if (!(max_seconds > 0)) return absl::InvalidArgumentError("--max_seconds must be > 0");
+  if (auto s = ParseCleanerKind(cleaner); !s.ok()) return s.status();
+  return MelOptions(*this).Validate();
+}
+
+absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostream& log_stream) {
+  if (auto s = o.Validate(); !s.ok()) return s;
+  const auto start = Clock::now();
+  Log log(log_stream, o.progress);
+  PipelineSummary summary;
+
+  // 1. Metadata and text: identical on every worker, so all derive the same plan and symbol table.
+  if (!records::IsDirectory(o.dataset)) {
+    return absl::NotFoundError(absl::StrCat(o.dataset, ": dataset folder not found"));
+  }
+  absl::StatusOr<Metadata> metadata = ReadMetadata(absl::StrCat(o.dataset, "/metadata.csv"));
+  if (!metadata.ok()) return metadata.status();
+  for (const auto& p : metadata->problems) {
+    log.Line(p.message);
+    ++summary.skipped[p.reason];
+  }
+  const CleanerKind kind = *ParseCleanerKind(o.cleaner);
+  absl::StatusOr<std::unique_ptr<TextCleaner>> cleaner = TextCleaner::Create(kind);
+  if (!cleaner.ok()) return cleaner.status();
+  std::vector<const MetadataEntry*> usable;
+  std::vector<std::string> cleaned;
+  for (const auto& e : metadata->entries) {
+    absl::StatusOr<std::string> c = (*cleaner)->Clean(e.normalized_text);
+    if (!c.ok()) {
+      log.Line(absl::StrCat(o.dataset, "/metadata.csv:", e.line, ": ", c.status().message(), " (id '", e.id, "')"));
+      ++summary.skipped["empty_text"];
+      continue;
+    }
+    usable.push_back(&e);
+    cleaned.push_back(*std::move(c));
+  }
+  if (usable.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.dataset, "/metadata.csv: no usable utterances"));
+  }
+  const SymbolTable table = kind == CleanerKind::kEnglish ? SymbolTable::English() : SymbolTable::FromTexts(cleaned);
+
+  // 2. Plan: utterance -> split -> shard, pure functions of the id.
+  const int num_train = o.num_shards > 0 ? o.num_shards
+                                         : std::max<int>(o.threads, static_cast<int>(usable.size() / 500));
+  const int num_val = o.val_fraction > 0 ? std::max(1, static_cast<int>(std::ceil(num_train * o.val_fraction))) : 0;
+  std::vector<PlannedShard> shards;
+  for (int i = 0; i < num_train; ++i) shards.push_back({records::ShardFileName(records::TRAIN, i, num_train), records::TRAIN, {}, {}});
+  for (int i = 0; i < num_val; ++i) shards.push_back({records::ShardFileName(records::VALIDATION, i, num_val), records::VALIDATION, {}, {}});
+  for (size_t k = 0; k < usable.size(); ++k) {
+    const std::string& id = usable[k]->id;
+    const records::Split split = num_val > 0 ? records::SplitForId(id, o.val_fraction) : records::TRAIN;
+    const int index = split == records::TRAIN ? records::ShardForId(id, num_train) : num_train + records::ShardForId(id, num_val);
+    shards[index].entries.push_back(usable[k]);
+    shards[index].cleaned.push_back(cleaned[k]);
+  }
+
+  // 3. Output folder and the plan every worker agrees on.
+  if (::mkdir(o.out.c_str(), 0755) != 0 && errno != EEXIST) {
+    return records::ErrnoStatus(o.out, "cannot create output folder", errno);
+  }
+  if (!records::IsDirectory(o.out)) return absl::InvalidArgumentError(absl::StrCat(o.out, ": not a folder"));
+  Manifest plan = MakePlanManifest(o, table, kind);
+  {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(plan, &text);
+    if (auto s = records::WriteFileAtomically(absl::StrCat(o.out, "/", kPlanFile), text); !s.ok()) return s;
+  }
+
+  // 4. This worker's shards, skipping completed ones (file + stats sidecar).
+  std::vector<int> todo;
+  int64_t total_utts = 0;
+  for (int g = 0; g < static_cast<int>(shards.size()); ++g) {
+    if (g % o.num_workers != o.worker_index) continue;
+    const std::string path = absl::StrCat(o.out, "/", shards[g].name);
+    const std::string stats = path + kStatsSuffix;
+    if (records::IsRegularFile(path) && records::IsRegularFile(stats)) {
+      absl::StatusOr<ShardInfo> info = ReadStats(stats);
+      if (info.ok() && info->path() == shards[g].name) {
+        ++summary.shards_resumed;
+        summary.resumed_utterances += info->num_records();
+        continue;
+      }
+    }
+    ::unlink(stats.c_str());  // a shard without valid stats is redone from scratch
+    todo.push_back(g);
+    total_utts += static_cast<int64_t>(shards[g].entries.size());
+  }
+
+  absl::StatusOr<features::LogMel> log_mel = features::LogMel::Create(MelOptions(o));
+  if (!log_mel.ok()) return log_mel.status();
+
+  std::atomic<size_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::mutex mu;  // guards summary and first_error
+  absl::Status first_error;
+  double audio_seconds_total = 0;
+  auto worker = [&]() {
+    records::Utterance u;
+    std::string payload;
+    std::vector<float> mel;
+    for (;;) {
+      const size_t t = next.fetch_add(1);
+      if (t >= todo.size()) return;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first_error.ok()) return;
+      }
+      const PlannedShard& shard = shards[todo[t]];
+      const std::string path = absl::StrCat(o.out, "/", shard.name);
+      absl::StatusOr<std::unique_ptr<records::ShardWriter>> writer = records::ShardWriter::Create(path);
+      absl::Status status = writer.status();
+      ShardInfo info;
+      info.set_path(shard.name);
+      info.set_split(shard.split);
+      std::map<std::string, int64_t> skipped;
+      for (size_t k = 0; k < shard.entries.size() && status.ok(); ++k) {
+        const MetadataEntry& e = *shard.entries[k];
+        auto skip = [&](const std::string& reason, const std::string& message) {
+          log.Line(message);
+          ++skipped[reason];
+        };
+        const std::string audio_path = FindAudio(o.dataset, e.id);
+        done.fetch_add(1);
+        if (audio_path.empty()) {
+          skip("missing_audio", absl::StrCat(o.dataset, "/wavs/", e.id, ".wav: missing audio (line ", e.line,
+                                             " of metadata.csv; looked for .wav, .flac, .ogg)"));
+          continue;
+        }
+        absl::StatusOr<features::Audio> audio = features::ReadAudio(audio_path, o.sample_rate);
+        if (!audio.ok()) {
+          skip("unreadable_audio", absl::StrCat(audio_path, ": ", audio.status().message()));
+          continue;
+        }
+        if (audio->stats.non_finite > 0) {
+          skip("non_finite_audio", absl::StrCat(audio_path, ": ", audio->stats.non_finite, " NaN/Inf samples"));
+          continue;
+        }
+        const double seconds = double(audio->samples.size()) / o.sample_rate;
+        if (seconds > o.max_seconds) {
+          skip("too_long", absl::StrFormat("%s: %.2f s is longer than --max_seconds=%g", audio_path, seconds, o.max_seconds));
+          continue;
+        }
+        if (audio->samples.empty() || audio->stats.peak < kSilencePeak) {
+          skip("silent_audio", absl::StrFormat("%s: empty or silent clip (peak %.2g)", audio_path, audio->stats.peak));
+          continue;
+        }
+        if (auto s = log_mel->Compute(audio->samples, &mel); !s.ok()) {
+          skip("unreadable_audio", absl::StrCat(audio_path, ": ", s.message()));
+          continue;
+        }
+        u.Clear();
+        u.set_format_version(records::kUtteranceFormatVersion);
+        u.set_id(e.id);
+        u.set_text(e.text);
+        u.set_normalized_text(shard.cleaned[k]);
+        for (int id : table.Encode(shard.cleaned[k], nullptr)) u.add_symbol_ids(id);
+        u.set_sample_rate(o.sample_rate);
+        u.set_hop_length(o.hop_length);
+        u.set_n_mels(o.n_mels);
+        u.set_n_frames(static_cast<int>(mel.size() / o.n_mels));
+        u.set_num_samples(static_cast<int64_t>(audio->samples.size()));
+        u.mutable_mel()->Add(mel.begin(), mel.end());
+        status = records::EncodeUtterance(u, &payload);
+        if (status.ok()) status = (*writer)->Write(payload);
+        if (!status.ok()) break;
+        info.set_num_records(info.num_records() + 1);
+        info.set_num_frames(info.num_frames() + u.n_frames());
+        info.set_seconds(info.seconds() + seconds);
+        info.set_max_symbols(std::max(info.max_symbols(), u.symbol_ids_size()));
+        std::lock_guard<std::mutex> lock(mu);
+        audio_seconds_total += seconds;
+        log.Progress(done.load(), total_utts, audio_seconds_total,
+                     std::chrono::duration<double>(Clock::now() - start).count());
+      }
+      if (status.ok()) {
+        info.set_num_bytes((*writer)->num_bytes());
+        status = (*writer)->Finish();
+      }
+      if (status.ok()) {
+        std::string text;
+        google::protobuf::TextFormat::PrintToString(info, &text);
+        status = records::WriteFileAtomically(path + kStatsSuffix, text);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& [reason, n] : skipped) summary.skipped[reason] += n;
+      if (!status.ok()) {
+        if (first_error.ok()) first_error = status;
+        return;
+      }
+      ++summary.shards_written;
+      summary.utterances += info.num_records();
+      summary.seconds_of_audio += info.seconds();
+    }
+  };
+  std::vector<std::thread> pool;
+  const int n_threads = std::max(1, std::min<int>(o.threads, static_cast<int>(todo.size())));
+  for (int i = 0; i < n_threads; ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  log.EndProgress();
+  summary.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!first_error.ok()) return first_error;
+
+  // 5. The manifest, once every shard of every worker is complete.
+  absl::Status merged = MergeManifests(o.out, log_stream);
+  summary.manifest_written = merged.ok();
+  if (!merged.ok() && o.num_workers == 1) return merged;
+  int64_t skipped_total = 0;
+  for (const auto& [reason, n] : summary.skipped) skipped_total += n;
+  if (o.strict && skipped_total > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(skipped_total, " utterance(s) skipped and --strict is set (see the messages above)"));
+  }
+  return summary;
+}
+
+absl::Status MergeManifests(const std::string& out, std::ostream& log) {
+  absl::StatusOr<std::string> plan_text = records::ReadFile(absl::StrCat(out, "/", kPlanFile));
+  if (!plan_text.ok()) return plan_text.status();
+  Manifest m;
+  if (!google::protobuf::TextFormat::ParseFromString(*plan_text, &m)) {
+    return absl::DataLossError(absl::StrCat(out, "/", kPlanFile, ": unreadable plan"));
+  }
+  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(out);
+  if (!names.ok()) return names.status();
+  // Expected shard names follow from the plan's shard counts, recorded in the file names themselves:
+  // every "*.tfrecord" name tells its total ("-of-N"), so check that each split is complete.
+  std::map<std::string, std::pair<int, int>> splits;  // split -> (seen, expected)
+  for (const auto& n : *names) {
+    if (n.size() < 9 || n.compare(n.size() - 9, 9, ".tfrecord") != 0) continue;
+    const std::string stats = absl::StrCat(out, "/", n, kStatsSuffix);
+    if (!records::IsRegularFile(stats)) {
+      return absl::FailedPreconditionError(absl::StrCat(out, "/", n, ": shard has no stats yet (incomplete)"));
+    }
+    absl::StatusOr<ShardInfo> info = ReadStats(stats);
+    if (!info.ok()) return info.status();
+    *m.add_shards() = *info;
+    const size_t of = n.rfind("-of-");
+    const std::string split(records::SplitName(info->split()));
+    splits[split].first += 1;
+    splits[split].second = std::atoi(n.c_str() + of + 4);
+  }
+  for (const auto& [split, counts] : splits) {
+    if (counts.first != counts.second) {
+      return absl::FailedPreconditionError(absl::StrCat(out, ": ", counts.first, " of ", counts.second, " ", split,
+                                                        " shards are complete; waiting for the other workers"));
+    }
+  }
+  if (m.shards_size() == 0) return absl::FailedPreconditionError(absl::StrCat(out, ": no complete shards"));
+  records::UpdateManifestTotals(&m);
+  if (auto s = records::WriteManifest(out, m); !s.ok()) return s;
+  log << "wrote " << out << "/" << records::kManifestFileName << " (" << m.shards_size() << " shards, "
+      << m.num_records() << " utterances)\n";
+  return absl::OkStatus();
+}
+
+std::string FormatSummary(const PipelineSummary& s) {
+  std::string out;
+  int64_t skipped = 0;
+  for (const auto& [reason, n] : s.skipped) skipped += n;
+  absl::StrAppendFormat(&out, "%-28s %12s\n", "", "");
+  absl::StrAppendFormat(&out, "%-28s %12d\n", "utterances written", s.utterances);
+  absl::StrAppendFormat(&out, "%-28s %12d\n", "utterances resumed", s.resumed_utterances);
+  absl::StrAppendFormat(&out, "%-28s %12.3f\n", "hours of audio (written)", s.seconds_of_audio / 3600);
+  absl::StrAppendFormat(&out, "%-28s %12d\n", "skipped", skipped);
+  for (const auto& [reason, n] : s.skipped) absl::StrAppendFormat(&out, "  %-26s %12d\n", reason, n);
+  absl::StrAppendFormat(&out, "%-28s %12d\n", "shards written", s.shards_written);
+  absl::StrAppendFormat(&out, "%-28s %12d\n", "shards resumed", s.shards_resumed);
+  absl::StrAppendFormat(&out, "%-28s %12.2f\n", "wall time (s)", s.wall_seconds);
+  absl::StrAppendFormat(&out, "%-28s %12.0f\n", "x real time",
+                        s.wall_seconds > 0 ? s.seconds_of_audio / s.wall_seconds : 0.0);
+  absl::StrAppendFormat(&out, "%-28s %12s\n", "manifest", s.manifest_written ? "written" : "pending other workers");
+  return out;
+}
+
+}  // namespace lightspeech::preprocess

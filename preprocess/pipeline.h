@@ -1,0 +1,61 @@
+#ifndef LIGHTSPEECH_PREPROCESS_PIPELINE_H_
+#define LIGHTSPEECH_PREPROCESS_PIPELINE_H_
+
+// The preprocessing job: LJSpeech-layout corpus (metadata.csv + wavs/) -> cleaned text and symbol ids,
+// log-mel -> Utterance records in shards + manifest (records/).
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace lightspeech::preprocess {
+
+struct PipelineOptions {
+  std::string dataset;            // folder with metadata.csv and wavs/
+  std::string out;                // output folder (created)
+  std::string cleaner = "english";
+  int num_shards = 0;             // training shards; 0 = about one per 500 utterances (>= threads)
+  double val_fraction = 0.05;
+  int threads = 2;
+  int worker_index = 0;           // this worker writes shards with index % num_workers == worker_index
+  int num_workers = 1;
+  double max_seconds = 20.0;      // longer clips are skipped
+  bool strict = false;            // any skipped utterance makes the job fail
+  bool progress = true;           // a progress line on stderr when it is a terminal
+  int sample_rate = 22050, n_fft = 1024, hop_length = 256, win_length = 1024, n_mels = 80;
+  float fmin = 0.0f, fmax = 8000.0f;
+
+  // InvalidArgument naming the first bad option.
+  absl::Status Validate() const;
+};
+
+struct PipelineSummary {
+  int64_t utterances = 0;     // written by this run (not counting resumed shards)
+  int64_t resumed_utterances = 0;
+  double seconds_of_audio = 0;
+  std::map<std::string, int64_t> skipped;  // reason -> count (metadata problems included)
+  int shards_written = 0;
+  int shards_resumed = 0;
+  double wall_seconds = 0;
+  bool manifest_written = false;  // false when other workers' shards are still missing
+};
+
+// Runs the job, printing each skipped utterance ("FILE: problem") and the progress line to `log`.
+// Fails when the dataset or output folder cannot be used, on an I/O error while writing (the partial
+// shard is discarded, completed shards are kept), or with --strict when anything was skipped.
+// Re-running resumes: a shard whose file and stats sidecar both exist is not redone.
+absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options, std::ostream& log);
+
+// Merges the per-shard stats of a folder written by several workers into manifest.pbtxt; fails naming
+// any shard that is missing or incomplete.
+absl::Status MergeManifests(const std::string& out, std::ostream& log);
+
+// The table printed at the end of a run.
+std::string FormatSummary(const PipelineSummary& s);
+
+}  // namespace lightspeech::preprocess
+
+#endif  // LIGHTSPEECH_PREPROCESS_PIPELINE_H_

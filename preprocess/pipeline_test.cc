@@ -1,0 +1,213 @@
+#include "preprocess/pipeline.h"
+
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "features/audio.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "records/file_util.h"
+#include "records/manifest_io.h"
+#include "records/record_io.h"
+#include "records/utterance_io.h"
+
+namespace lightspeech::preprocess {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kGood = 12;
+constexpr int kSourceRate = 16000;  // resampled to 22050 by the pipeline
+
+std::vector<float> Tone(double seconds, double freq, double amp) {
+  std::vector<float> x(static_cast<size_t>(seconds * kSourceRate));
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>(amp * std::sin(2 * M_PI * freq * i / kSourceRate) + 0.01 * std::sin(i * 12.9898));
+  }
+  return x;
+}
+
+void WriteFloatWav(const std::string& path, const std::vector<float>& x) {
+  SF_INFO info{};
+  info.samplerate = kSourceRate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(f, nullptr);
+  sf_write_float(f, x.data(), static_cast<sf_count_t>(x.size()));
+  sf_close(f);
+}
+
+// A corpus with kGood good utterances and one of each kind of bad input.
+std::string MakeCorpus(const std::string& name) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/", name);
+  EXPECT_EQ(system(absl::StrCat("rm -rf '", dir, "' && mkdir -p '", dir, "/wavs'").c_str()), 0);
+  std::string meta;
+  for (int i = 0; i < kGood; ++i) {
+    const std::string id = absl::StrCat("utt", i);
+    EXPECT_TRUE(features::WriteWav16(absl::StrCat(dir, "/wavs/", id, ".wav"), Tone(0.5 + 0.1 * i, 200 + 40 * i, 0.3), kSourceRate).ok());
+    absl::StrAppend(&meta, id, "|Sentence number ", i, ".|Sentence number ", i, ".\n");
+  }
+  absl::StrAppend(&meta, "wrongfields|only|three|four\n");     // fields
+  absl::StrAppend(&meta, "../escape|text|text\n");             // bad_id
+  absl::StrAppend(&meta, "utt0|duplicate|duplicate\n");        // duplicate_id
+  absl::StrAppend(&meta, "bad_utf8|caf\xff|caf\xff\n");        // utf8
+  absl::StrAppend(&meta, "emptytext|\"\"|\n");                 // empty_text (nothing left after cleaning)
+  absl::StrAppend(&meta, "missing|No audio here.|\n");         // missing_audio
+  absl::StrAppend(&meta, "silent|Silence.|\n");                // silent_audio
+  EXPECT_TRUE(features::WriteWav16(absl::StrCat(dir, "/wavs/silent.wav"), std::vector<float>(8000, 0.0f), kSourceRate).ok());
+  absl::StrAppend(&meta, "nan|Not a number.|\n");              // non_finite_audio
+  std::vector<float> nan = Tone(0.5, 300, 0.3);
+  nan[100] = std::numeric_limits<float>::quiet_NaN();
+  WriteFloatWav(absl::StrCat(dir, "/wavs/nan.wav"), nan);
+  absl::StrAppend(&meta, "long|Too long.|\n");                 // too_long
+  EXPECT_TRUE(features::WriteWav16(absl::StrCat(dir, "/wavs/long.wav"), Tone(3.5, 300, 0.3), kSourceRate).ok());
+  absl::StrAppend(&meta, "corrupt|Corrupt audio.|\n");         // unreadable_audio
+  EXPECT_TRUE(records::WriteFileAtomically(absl::StrCat(dir, "/wavs/corrupt.wav"), "RIFF\x10\0\0\0WAVEgarbage").ok());
+  EXPECT_TRUE(records::WriteFileAtomically(absl::StrCat(dir, "/metadata.csv"), meta).ok());
+  return dir;
+}
+
+PipelineOptions Options(const std::string& dataset, const std::string& out) {
+  PipelineOptions o;
+  o.dataset = dataset;
+  o.out = out;
+  o.num_shards = 3;
+  o.val_fraction = 0.2;
+  o.threads = 2;
+  o.max_seconds = 3.0;
+  o.progress = false;
+  return o;
+}
+
+// id -> count over every shard of the manifest; also checks CRCs and frame counts.
+std::map<std::string, int> ReadIds(const std::string& out) {
+  std::map<std::string, int> ids;
+  auto m = records::ReadManifest(out);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  if (!m.ok()) return ids;
+  for (const auto& s : m->shards()) {
+    auto r = records::RecordReader::Open(absl::StrCat(out, "/", s.path()));
+    EXPECT_TRUE(r.ok());
+    std::string payload;
+    int n = 0;
+    for (;;) {
+      auto more = (*r)->Next(&payload);
+      EXPECT_TRUE(more.ok()) << more.status().message();
+      if (!more.ok() || !*more) break;
+      records::Utterance u;
+      EXPECT_TRUE(records::DecodeUtterance(payload, s.path(), &u).ok());
+      // Frames follow the contract: 1 + floor(samples / hop) at 22050 Hz.
+      EXPECT_EQ(u.n_frames(), 1 + u.num_samples() / 256) << u.id();
+      EXPECT_EQ(u.sample_rate(), 22050);
+      ++ids[u.id()];
+      ++n;
+    }
+    EXPECT_EQ(n, s.num_records()) << s.path();
+  }
+  return ids;
+}
+
+TEST(PipelineTest, GoodUtterancesLandOnceAndEachBadKindIsNamed) {
+  const std::string dataset = MakeCorpus("corpus_a");
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_a");
+  std::ostringstream log;
+  auto s = RunPipeline(Options(dataset, out), log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, kGood);
+  EXPECT_TRUE(s->manifest_written);
+  const std::map<std::string, int64_t> expected_skips = {
+      {"bad_id", 1},       {"duplicate_id", 1},     {"empty_text", 1},   {"fields", 1},
+      {"missing_audio", 1}, {"non_finite_audio", 1}, {"silent_audio", 1}, {"too_long", 1},
+      {"unreadable_audio", 1}, {"utf8", 1}};
+  EXPECT_EQ(s->skipped, expected_skips);
+  const std::string l = log.str();
+  EXPECT_THAT(l, HasSubstr("metadata.csv:13: expected 2 or 3 '|'-separated fields"));
+  EXPECT_THAT(l, HasSubstr("metadata.csv:14: unsafe id '../escape'"));
+  EXPECT_THAT(l, HasSubstr("metadata.csv:15: duplicate id 'utt0' (first on line 1)"));
+  EXPECT_THAT(l, HasSubstr("metadata.csv:16: invalid UTF-8"));
+  EXPECT_THAT(l, HasSubstr("metadata.csv:17: empty text after cleaning (id 'emptytext')"));
+  EXPECT_THAT(l, HasSubstr("wavs/missing.wav: missing audio (line 18 of metadata.csv"));
+  EXPECT_THAT(l, HasSubstr("wavs/silent.wav: empty or silent clip"));
+  EXPECT_THAT(l, HasSubstr("wavs/nan.wav: 1 NaN/Inf samples"));
+  EXPECT_THAT(l, HasSubstr("wavs/long.wav: 3.50 s is longer than --max_seconds=3"));
+  EXPECT_THAT(l, HasSubstr("wavs/corrupt.wav: "));
+  const auto ids = ReadIds(out);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kGood));
+  for (const auto& [id, n] : ids) EXPECT_EQ(n, 1) << id;
+  EXPECT_THAT(FormatSummary(*s), HasSubstr("utterances written"));
+}
+
+TEST(PipelineTest, RerunResumesAndRedoesOnlyAnIncompleteShard) {
+  const std::string dataset = MakeCorpus("corpus_b");
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_b");
+  std::ostringstream log;
+  ASSERT_TRUE(RunPipeline(Options(dataset, out), log).ok());
+  auto again = RunPipeline(Options(dataset, out), log);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->shards_written, 0);
+  EXPECT_EQ(again->shards_resumed, 4);  // 3 train + 1 validation
+  EXPECT_EQ(again->resumed_utterances, kGood);
+  // Simulate a crash mid-shard: stats sidecar gone, a stale partial file and a truncated shard.
+  const std::string shard = absl::StrCat(out, "/train-00001-of-00003.tfrecord");
+  ASSERT_EQ(::unlink((shard + ".stats.pbtxt").c_str()), 0);
+  std::string bytes = *records::ReadFile(shard);
+  ASSERT_TRUE(records::WriteFileAtomically(shard, bytes.substr(0, bytes.size() / 2)).ok());
+  ASSERT_TRUE(records::WriteFileAtomically(shard + ".partial", "junk").ok());
+  auto third = RunPipeline(Options(dataset, out), log);
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  EXPECT_EQ(third->shards_written, 1);
+  EXPECT_EQ(third->shards_resumed, 3);
+  const auto ids = ReadIds(out);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kGood));
+  for (const auto& [id, n] : ids) EXPECT_EQ(n, 1) << id;
+  EXPECT_FALSE(records::IsRegularFile(shard + ".partial"));
+}
+
+TEST(PipelineTest, TwoWorkersSplitShardsAndTheLastOneWritesTheManifest) {
+  const std::string dataset = MakeCorpus("corpus_c");
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_c");
+  std::ostringstream log;
+  PipelineOptions o = Options(dataset, out);
+  o.num_workers = 2;
+  o.worker_index = 0;
+  auto w0 = RunPipeline(o, log);
+  ASSERT_TRUE(w0.ok()) << w0.status().message();
+  EXPECT_FALSE(w0->manifest_written);
+  EXPECT_FALSE(records::IsRegularFile(absl::StrCat(out, "/manifest.pbtxt")));
+  o.worker_index = 1;
+  auto w1 = RunPipeline(o, log);
+  ASSERT_TRUE(w1.ok());
+  EXPECT_TRUE(w1->manifest_written);
+  EXPECT_EQ(w0->utterances + w1->utterances, kGood);
+  const auto ids = ReadIds(out);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kGood));
+}
+
+TEST(PipelineTest, StrictFailsWhenAnythingIsSkippedAndBadOptionsAreNamed) {
+  const std::string dataset = MakeCorpus("corpus_d");
+  std::ostringstream log;
+  PipelineOptions o = Options(dataset, absl::StrCat(::testing::TempDir(), "/out_d"));
+  o.strict = true;
+  auto s = RunPipeline(o, log);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "10 utterance(s) skipped and --strict is set (see the messages above)");
+  o.strict = false;
+  o.worker_index = 3;
+  EXPECT_EQ(RunPipeline(o, log).status().message(), "--worker_index must be in [0, --num_workers) (got 3 of 1)");
+  o = Options(absl::StrCat(::testing::TempDir(), "/no_such_corpus"), absl::StrCat(::testing::TempDir(), "/out_e"));
+  EXPECT_THAT(std::string(RunPipeline(o, log).status().message()), HasSubstr("no_such_corpus: dataset folder not found"));
+}
+
+}  // namespace
+}  // namespace lightspeech::preprocess
