@@ -59,7 +59,9 @@ absl::StatusOr<Alignment> ParseLab(absl::string_view contents, absl::string_view
 absl::StatusOr<Alignment> ReadAlignmentFile(const std::string& path);
 
 // Checks the non-silent word labels against the text's words (preprocess/words.h WordLabels,
-// compared case-insensitively). Ok when the alignment has no words tier.
+// compared case-insensitively). A label may hold several space-separated words (one interval for
+// words spoken as a unit, as make_corpus writes for espeak-ng's "there be"). Ok when the
+// alignment has no words tier.
 // Errors: "a.TextGrid:30: word 4 is 'foo' but the text has 'bar'",
 //         "a.TextGrid: 9 words but the text has 10".
 absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized_text);

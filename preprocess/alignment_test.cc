@@ -307,6 +307,13 @@ TEST(CheckWordsTest, AcceptsMatchingTextAndNamesMismatches) {
   EXPECT_EQ(Msg(CheckWords(*a, "Let here")),
             "w.TextGrid:24: word 2 is 'there' but the text has 'here'");
   EXPECT_EQ(Msg(CheckWords(*a, "Let there be")), "w.TextGrid: 2 words but the text has 3");
+
+  std::string merged = kMfaLong;
+  merged.replace(merged.find("\"there\""), 7, "\"there be\"");
+  absl::StatusOr<Alignment> m = ParseTextGrid(merged, "m.TextGrid");
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(CheckWords(*m, "Let there be.").ok());
+  EXPECT_EQ(Msg(CheckWords(*m, "Let there")), "m.TextGrid: 3 words but the text has 2");
 }
 
 TEST(FramesTest, RoundsBoundariesAndSnapsTheEnd) {
