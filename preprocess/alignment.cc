@@ -89,8 +89,8 @@ absl::StatusOr<std::vector<Token>> TokenizePraat(absl::string_view s, absl::stri
   int line = 1;
   size_t i = 0;
   auto is_number_char = [](char c) {
-    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
-           c == '.' || c == 'e' || c == 'E';
+    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.' ||
+           c == 'e' || c == 'E';
   };
   while (i < s.size()) {
     const char c = s[i];
@@ -183,10 +183,14 @@ class TokenReader {
  private:
   static std::string Describe(const Token& t) {
     switch (t.kind) {
-      case Token::kNumber: return absl::StrCat("'", t.text, "'");
-      case Token::kString: return absl::StrCat("'\"", t.text, "\"'");
-      case Token::kFlag: return absl::StrCat("'<", t.text, ">'");
-      case Token::kEnd: return "the end of the file";
+      case Token::kNumber:
+        return absl::StrCat("'", t.text, "'");
+      case Token::kString:
+        return absl::StrCat("'\"", t.text, "\"'");
+      case Token::kFlag:
+        return absl::StrCat("'<", t.text, ">'");
+      case Token::kEnd:
+        return "the end of the file";
     }
     return "";
   }
@@ -195,8 +199,8 @@ class TokenReader {
   size_t pos_ = 0;
 };
 
-#define LS_ASSIGN_OR_RETURN(lhs, expr)    \
-  auto lhs##_or = (expr);                 \
+#define LS_ASSIGN_OR_RETURN(lhs, expr)          \
+  auto lhs##_or = (expr);                       \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
   auto lhs = std::move(*lhs##_or)
 
@@ -214,24 +218,25 @@ absl::Status CheckTier(const Tier& tier, absl::string_view source) {
   for (size_t k = 0; k < tier.intervals.size(); ++k) {
     const Interval& iv = tier.intervals[k];
     if (std::fabs(iv.start - prev) > kTimeEpsilon) {
-      return Error(source, iv.line,
-                   absl::StrFormat("interval %d of tier '%s' starts at %.9g s but %s at %.9g s",
-                                   k + 1, tier.name, iv.start,
-                                   k == 0 ? "the tier starts" : "the previous interval ends",
-                                   prev));
+      return Error(
+          source, iv.line,
+          absl::StrFormat("interval %d of tier '%s' starts at %.9g s but %s at %.9g s", k + 1,
+                          tier.name, iv.start,
+                          k == 0 ? "the tier starts" : "the previous interval ends", prev));
     }
     if (iv.end < iv.start) {
       return Error(source, iv.line,
                    absl::StrFormat("interval %d of tier '%s' ends at %.9g s before it starts at "
-                                   "%.9g s", k + 1, tier.name, iv.end, iv.start));
+                                   "%.9g s",
+                                   k + 1, tier.name, iv.end, iv.start));
     }
     prev = iv.end;
     prev_line = iv.line;
   }
   if (std::fabs(prev - tier.xmax) > kTimeEpsilon) {
     return Error(source, prev_line,
-                 absl::StrFormat("tier '%s' ends at %.9g s but its xmax is %.9g s", tier.name,
-                                 prev, tier.xmax));
+                 absl::StrFormat("tier '%s' ends at %.9g s but its xmax is %.9g s", tier.name, prev,
+                                 tier.xmax));
   }
   if (std::fabs(tier.xmin) > kTimeEpsilon) {
     return Error(source, tier.line,
@@ -266,14 +271,16 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
     const int line = r.line();
     LS_ASSIGN_OR_RETURN(file_type, r.String());
     if (file_type != "ooTextFile") {
-      return Error(source, line, absl::StrCat("not a Praat text file (file type '", file_type, "')"));
+      return Error(source, line,
+                   absl::StrCat("not a Praat text file (file type '", file_type, "')"));
     }
   }
   {
     const int line = r.line();
     LS_ASSIGN_OR_RETURN(object_class, r.String());
     if (object_class != "TextGrid") {
-      return Error(source, line, absl::StrCat("object class is '", object_class, "', not 'TextGrid'"));
+      return Error(source, line,
+                   absl::StrCat("object class is '", object_class, "', not 'TextGrid'"));
     }
   }
   LS_ASSIGN_OR_RETURN(xmin, r.Number());
@@ -325,7 +332,8 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
       tiers.push_back(std::move(tier));
     }
   } else if (flag != "absent") {
-    return Error(source, flag_line, absl::StrCat("expected <exists> or <absent>, found <", flag, ">"));
+    return Error(source, flag_line,
+                 absl::StrCat("expected <exists> or <absent>, found <", flag, ">"));
   }
 
   auto find = [&](absl::string_view wanted) -> const Tier* {
@@ -337,8 +345,9 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
   auto missing = [&](absl::string_view wanted) {
     std::vector<std::string> names;
     for (const Tier& t : tiers) names.push_back(absl::StrCat("'", t.name, "'"));
-    return Error(source, 0, absl::StrCat("no interval tier named '", wanted, "' (tiers: ",
-                                         names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+    return Error(source, 0,
+                 absl::StrCat("no interval tier named '", wanted, "' (tiers: ",
+                              names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
   };
   Alignment out;
   out.source = std::string(source);
@@ -386,35 +395,42 @@ absl::StatusOr<Alignment> ParseLab(absl::string_view contents, absl::string_view
     if (festival) {
       double end;
       if (f.size() < 2 || !absl::SimpleAtod(f[0], &end) || !std::isfinite(end)) {
-        return Error(source, line, absl::StrCat("expected 'end_time colour label', found '",
-                                                absl::StripAsciiWhitespace(lines[i]), "'"));
+        return Error(source, line,
+                     absl::StrCat("expected 'end_time colour label', found '",
+                                  absl::StripAsciiWhitespace(lines[i]), "'"));
       }
       iv.start = prev_end;
       iv.end = end;
       iv.label = Canonical(f.size() >= 3 ? std::string(f[2]) : "");
       if (end < prev_end) {
-        return Error(source, line, absl::StrFormat("interval ends at %.9g s before it starts at "
-                                                   "%.9g s", end, prev_end));
+        return Error(source, line,
+                     absl::StrFormat("interval ends at %.9g s before it starts at "
+                                     "%.9g s",
+                                     end, prev_end));
       }
     } else {
       int64_t a, b;
       if (f.size() < 3 || !absl::SimpleAtoi(f[0], &a) || !absl::SimpleAtoi(f[1], &b)) {
         return Error(source, line,
                      absl::StrCat("expected 'start end label' with integer times in 100 ns "
-                                  "units, found '", absl::StripAsciiWhitespace(lines[i]), "'"));
+                                  "units, found '",
+                                  absl::StripAsciiWhitespace(lines[i]), "'"));
       }
       iv.start = a * 1e-7;
       iv.end = b * 1e-7;
       iv.label = Canonical(std::string(f[2]));
       if (std::fabs(iv.start - prev_end) > kTimeEpsilon) {
-        return Error(source, line,
-                     absl::StrFormat("interval starts at %.9g s but %s at %.9g s", iv.start,
-                                     out.phones.empty() ? "the file starts" : "the previous one ends",
-                                     prev_end));
+        return Error(
+            source, line,
+            absl::StrFormat("interval starts at %.9g s but %s at %.9g s", iv.start,
+                            out.phones.empty() ? "the file starts" : "the previous one ends",
+                            prev_end));
       }
       if (iv.end < iv.start) {
-        return Error(source, line, absl::StrFormat("interval ends at %.9g s before it starts at "
-                                                   "%.9g s", iv.end, iv.start));
+        return Error(source, line,
+                     absl::StrFormat("interval ends at %.9g s before it starts at "
+                                     "%.9g s",
+                                     iv.end, iv.start));
       }
     }
     prev_end = iv.end;
@@ -445,9 +461,9 @@ absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized
     // A label may hold several words ("there be": spoken as one unit, one interval).
     for (absl::string_view word : absl::StrSplit(iv.label, ' ', absl::SkipEmpty())) {
       if (n < static_cast<int>(expected.size()) && absl::AsciiStrToLower(word) != expected[n]) {
-        return Error(alignment.source, iv.line,
-                     absl::StrFormat("word %d is '%s' but the text has '%s'", n + 1, word,
-                                     expected[n]));
+        return Error(
+            alignment.source, iv.line,
+            absl::StrFormat("word %d is '%s' but the text has '%s'", n + 1, word, expected[n]));
       }
       ++n;
     }
@@ -462,9 +478,9 @@ absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized
 absl::StatusOr<FrameAlignment> ToFrames(const Alignment& alignment, int64_t n_frames,
                                         const FrameOptions& options) {
   if (options.sample_rate <= 0 || options.hop <= 0 || options.tolerance_frames < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "frame options: sample rate %d, hop %d and tolerance %d must be positive",
-        options.sample_rate, options.hop, options.tolerance_frames));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("frame options: sample rate %d, hop %d and tolerance %d must be positive",
+                        options.sample_rate, options.hop, options.tolerance_frames));
   }
   const double frames_per_second = static_cast<double>(options.sample_rate) / options.hop;
   auto frame = [&](double t) { return static_cast<int64_t>(std::llround(t * frames_per_second)); };
@@ -472,14 +488,14 @@ absl::StatusOr<FrameAlignment> ToFrames(const Alignment& alignment, int64_t n_fr
   if (std::llabs(end - n_frames) > options.tolerance_frames) {
     return Error(alignment.source, 0,
                  absl::StrFormat("alignment ends at %.9g s = frame %d but the audio has %d frames "
-                                 "(tolerance %d)", alignment.duration, end, n_frames,
-                                 options.tolerance_frames));
+                                 "(tolerance %d)",
+                                 alignment.duration, end, n_frames, options.tolerance_frames));
   }
   auto convert = [&](const std::vector<Interval>& in) {
     std::vector<FrameInterval> out;
     for (const Interval& iv : in) {
-      out.push_back({std::min(frame(iv.start), n_frames), std::min(frame(iv.end), n_frames),
-                     iv.label});
+      out.push_back(
+          {std::min(frame(iv.start), n_frames), std::min(frame(iv.end), n_frames), iv.label});
     }
     if (!out.empty()) out.back().end = n_frames;
     return out;
@@ -515,20 +531,23 @@ absl::StatusOr<std::vector<int64_t>> SymbolDurations(const FrameAlignment& frame
     ++phone_no;
     if (next < symbols.size() && symbols[next] == word_separator) ++next;
     if (next >= symbols.size()) {
-      return Error(source, 0, absl::StrFormat("phone %d '%s' has no symbol left (%d symbols)",
-                                              phone_no, iv.label, symbols.size()));
+      return Error(source, 0,
+                   absl::StrFormat("phone %d '%s' has no symbol left (%d symbols)", phone_no,
+                                   iv.label, symbols.size()));
     }
     if (symbols[next] != iv.label) {
-      return Error(source, 0, absl::StrFormat("phone %d is '%s' but symbol %d is '%s'", phone_no,
-                                              iv.label, next + 1, symbols[next]));
+      return Error(source, 0,
+                   absl::StrFormat("phone %d is '%s' but symbol %d is '%s'", phone_no, iv.label,
+                                   next + 1, symbols[next]));
     }
     d[next] += len;
     last = static_cast<int64_t>(next++);
   }
   if (next != symbols.size()) {
-    return Error(source, 0, absl::StrFormat("%d phones but %d symbols; symbol %d ('%s') and after "
-                                            "are unmatched", phone_no, symbols.size(), next + 1,
-                                            symbols[next]));
+    return Error(source, 0,
+                 absl::StrFormat("%d phones but %d symbols; symbol %d ('%s') and after "
+                                 "are unmatched",
+                                 phone_no, symbols.size(), next + 1, symbols[next]));
   }
   if (last < 0) return Error(source, 0, "no phones");
   d[0] += pending;
@@ -551,9 +570,9 @@ std::string FormatTextGridLong(const Alignment& alignment) {
     if (t < alignment.duration || out.empty()) out.push_back({t, alignment.duration, "", 0});
     return out;
   };
-  std::string s = absl::StrCat("File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\nxmin = 0 \n",
-                               "xmax = ", num(alignment.duration), " \ntiers? <exists> \nsize = 2 \n",
-                               "item []: \n");
+  std::string s = absl::StrCat(
+      "File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\nxmin = 0 \n",
+      "xmax = ", num(alignment.duration), " \ntiers? <exists> \nsize = 2 \n", "item []: \n");
   const std::pair<const char*, const std::vector<Interval>*> tiers[] = {
       {"words", &alignment.words}, {"phones", &alignment.phones}};
   int t = 0;
@@ -564,12 +583,15 @@ std::string FormatTextGridLong(const Alignment& alignment) {
                     "        xmax = ", num(alignment.duration), " \n",
                     "        intervals: size = ", full.size(), " \n");
     for (size_t k = 0; k < full.size(); ++k) {
-      absl::StrAppend(&s, "        intervals [", k + 1, "]:\n", "            xmin = ",
-                      num(full[k].start), " \n", "            xmax = ", num(full[k].end), " \n",
+      absl::StrAppend(&s, "        intervals [", k + 1, "]:\n",
+                      "            xmin = ", num(full[k].start), " \n",
+                      "            xmax = ", num(full[k].end), " \n",
                       "            text = ", quote(full[k].label), " \n");
     }
   }
   return s;
 }
+
+#undef LS_ASSIGN_OR_RETURN
 
 }  // namespace lightspeech::preprocess

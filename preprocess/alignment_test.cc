@@ -13,7 +13,9 @@ using ::testing::ElementsAre;
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 template <typename T>
-std::string Msg(const absl::StatusOr<T>& s) { return std::string(s.status().message()); }
+std::string Msg(const absl::StatusOr<T>& s) {
+  return std::string(s.status().message());
+}
 
 // Long text format as the Montreal Forced Aligner 2.x (praatio) writes it, trimmed to 3 words.
 constexpr char kMfaLong[] = R"(File type = "ooTextFile"
@@ -182,7 +184,8 @@ TEST(TextGridTest, ReadsUtf16WithBomAndUtf8Bom) {
     ASSERT_TRUE(a.ok()) << a.status();
     ExpectThreeWordGrid(*a);
   }
-  absl::StatusOr<Alignment> a = ParseTextGrid(std::string("\xEF\xBB\xBF") + kMfaLong, "bom.TextGrid");
+  absl::StatusOr<Alignment> a =
+      ParseTextGrid(std::string("\xEF\xBB\xBF") + kMfaLong, "bom.TextGrid");
   ASSERT_TRUE(a.ok()) << a.status();
   ExpectThreeWordGrid(*a);
 }
@@ -239,18 +242,21 @@ TEST(TextGridTest, MalformedInputsGiveExactErrors) {
   EXPECT_EQ(Msg(ParseTextGrid(no_phones, "tiers.TextGrid")),
             "tiers.TextGrid: no interval tier named 'phones' (tiers: 'words', 'phonemes')");
 
-  EXPECT_EQ(Msg(ParseTextGrid("File type = \"ooTextFile\"\nObject class = \"Sound\"\n", "s.TextGrid")),
-            "s.TextGrid:2: object class is 'Sound', not 'TextGrid'");
+  EXPECT_EQ(
+      Msg(ParseTextGrid("File type = \"ooTextFile\"\nObject class = \"Sound\"\n", "s.TextGrid")),
+      "s.TextGrid:2: object class is 'Sound', not 'TextGrid'");
 
   std::string unterminated = kShort;
   unterminated.replace(unterminated.find("\"let\""), 5, "\"let");
-  EXPECT_EQ(Msg(ParseTextGrid(unterminated.substr(0, unterminated.find("0.45\n0.8")), "q.TextGrid")),
-            "q.TextGrid:18: unterminated string");
+  EXPECT_EQ(
+      Msg(ParseTextGrid(unterminated.substr(0, unterminated.find("0.45\n0.8")), "q.TextGrid")),
+      "q.TextGrid:18: unterminated string");
 
   std::string backwards = kShort;
   backwards.replace(backwards.find("0.2\n0.33"), 8, "0.2\n0.1");
-  EXPECT_EQ(Msg(ParseTextGrid(backwards, "back.TextGrid")),
-            "back.TextGrid:36: interval 3 of tier 'phones' ends at 0.1 s before it starts at 0.2 s");
+  EXPECT_EQ(
+      Msg(ParseTextGrid(backwards, "back.TextGrid")),
+      "back.TextGrid:36: interval 3 of tier 'phones' ends at 0.1 s before it starts at 0.2 s");
 
   EXPECT_EQ(Msg(ParseTextGrid("\xFF\xFE\x41", "odd.TextGrid")),
             "odd.TextGrid: UTF-16 text with an odd number of bytes");
@@ -354,7 +360,8 @@ TEST(FormatTest, LongFormatRoundTripsExactlyAndFillsGaps) {
   Alignment a;
   a.source = "rt.TextGrid";
   a.duration = 66774.0 / 22050;
-  a.words = {{1344.0 / 22050, 4928.0 / 22050, "in", 0}, {4928.0 / 22050, 15450.0 / 22050, "the", 0}};
+  a.words = {{1344.0 / 22050, 4928.0 / 22050, "in", 0},
+             {4928.0 / 22050, 15450.0 / 22050, "the", 0}};
   a.phones = {{0, 1344.0 / 22050, "", 0},
               {1344.0 / 22050, 4928.0 / 22050, "I", 0},
               {4928.0 / 22050, 15450.0 / 22050, "D@2", 0},

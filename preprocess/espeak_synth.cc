@@ -79,9 +79,9 @@ bool IsEspeakPause(absl::string_view symbol) { return !symbol.empty() && symbol[
 absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
                                                  const EspeakOptions& options) {
   if (options.rate_wpm < espeakRATE_MINIMUM || options.rate_wpm > espeakRATE_MAXIMUM) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "espeak-ng: rate %d wpm is outside %d..%d", options.rate_wpm, espeakRATE_MINIMUM,
-        espeakRATE_MAXIMUM));
+    return absl::InvalidArgumentError(absl::StrFormat("espeak-ng: rate %d wpm is outside %d..%d",
+                                                      options.rate_wpm, espeakRATE_MINIMUM,
+                                                      espeakRATE_MAXIMUM));
   }
   const std::vector<TextToken> tokens = Tokenize(text);
   int n_words = 0;
@@ -118,8 +118,8 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     if (err == EE_OK) espeak_Synchronize();
     g_collector = nullptr;
     if (err != EE_OK) {
-      return absl::InternalError(absl::StrCat("espeak-ng: espeak_Synth failed with code ", err,
-                                              " for text '", text, "'"));
+      return absl::InternalError(
+          absl::StrCat("espeak-ng: espeak_Synth failed with code ", err, " for text '", text, "'"));
     }
   }
 
@@ -158,9 +158,9 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     if (!IsEspeakPause(raw[i].symbol)) {
       token = token_at(raw[i].text_position - 1);
       if (token < 0) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "espeak-ng: phone '%s' at character %d lies outside every word of '%s'",
-            raw[i].symbol, raw[i].text_position - 1, text));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("espeak-ng: phone '%s' at character %d lies outside every word of '%s'",
+                            raw[i].symbol, raw[i].text_position - 1, text));
       }
       if (token < last_token) {
         return absl::InvalidArgumentError(absl::StrFormat(
@@ -194,7 +194,8 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     token_group[t] = std::max(group, 0);
   }
   if (group < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("espeak-ng: no word of '", text, "' has phones"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("espeak-ng: no word of '", text, "' has phones"));
   }
   // Leading tokens without phones belong to the first group.
   if (!has_phones[0]) {

@@ -74,8 +74,8 @@ bool IsEspeakPause(absl::string_view symbol);
 // Synthesizes `text` (UTF-8, plain text, no SSML). Fails with InvalidArgument for an unknown voice
 // or a rate outside 80..450, for text with no words, and when the phone events cannot be mapped
 // onto the text's words (a non-pause phone outside every word, words out of order): such text is
-// not usable as ground truth. Fails with Internal when espeak-ng cannot be initialized or synthesizes at a
-// rate other than kEspeakSampleRate. Thread-safe.
+// not usable as ground truth. Fails with Internal when espeak-ng cannot be initialized or
+// synthesizes at a rate other than kEspeakSampleRate. Thread-safe.
 absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
                                                  const EspeakOptions& options);
 

@@ -25,7 +25,9 @@ TEST(EspeakSynthTest, PhonesTileTheAudioAndWordsFollowTheText) {
   EXPECT_EQ(u->phones.back().end_sample, u->num_samples);
   for (size_t i = 0; i < u->phones.size(); ++i) {
     EXPECT_LT(u->phones[i].start_sample, u->phones[i].end_sample) << i;
-    if (i > 0) EXPECT_EQ(u->phones[i].start_sample, u->phones[i - 1].end_sample) << i;
+    if (i > 0) {
+      EXPECT_EQ(u->phones[i].start_sample, u->phones[i - 1].end_sample) << i;
+    }
     EXPECT_EQ(u->phones[i].word < 0, IsEspeakPause(u->phones[i].symbol)) << i;
   }
   std::vector<std::string> labels;
@@ -63,8 +65,10 @@ TEST(EspeakSynthTest, RateChangesDurationsNotPhones) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_GT(a->num_samples, b->num_samples * 3 / 2);
   std::vector<std::string> pa, pb;
-  for (const EspeakPhone& p : a->phones) if (p.word >= 0) pa.push_back(p.symbol);
-  for (const EspeakPhone& p : b->phones) if (p.word >= 0) pb.push_back(p.symbol);
+  for (const EspeakPhone& p : a->phones)
+    if (p.word >= 0) pa.push_back(p.symbol);
+  for (const EspeakPhone& p : b->phones)
+    if (p.word >= 0) pb.push_back(p.symbol);
   EXPECT_EQ(pa, pb);
 }
 

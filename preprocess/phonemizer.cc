@@ -21,7 +21,8 @@ absl::StatusOr<std::unique_ptr<Phonemizer>> Phonemizer::Create(absl::string_view
   options.voice = voice;
   options.keep_audio = false;
   if (absl::StatusOr<EspeakUtterance> u = EspeakSynthesize("test", options); !u.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("phonemizer '", spec, "': ", u.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("phonemizer '", spec, "': ", u.status().message()));
   }
   return std::unique_ptr<Phonemizer>(new Phonemizer(std::move(voice)));
 }

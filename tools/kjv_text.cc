@@ -107,9 +107,10 @@ absl::StatusOr<std::string> LzwDecompress(absl::string_view data, int max_bits) 
     stack.clear();
     if (code >= free_entry) {  // the KwKwK case
       if (code > free_entry) {
-        return absl::DataLossError(absl::StrFormat("LZW: code %d beyond the table (%d entries) "
-                                                   "at output byte %d", code, free_entry,
-                                                   out.size()));
+        return absl::DataLossError(
+            absl::StrFormat("LZW: code %d beyond the table (%d entries) "
+                            "at output byte %d",
+                            code, free_entry, out.size()));
       }
       stack.push_back(static_cast<char>(fin));
       code = old_code;
@@ -157,8 +158,8 @@ absl::StatusOr<std::string> DecodeKjvData(absl::string_view file, absl::string_v
         LzwDecompress(file.substr(offsets[k], offsets[k + 1] - offsets[k]), 16);
     if (!w.ok()) return bad(absl::StrCat("window ", k, ": ", w.status().message()));
     if (w->size() != window_size && (k + 1 < windows || w->size() > window_size)) {
-      return bad(absl::StrFormat("window %d expands to %d bytes, not %d", k, w->size(),
-                                 window_size));
+      return bad(
+          absl::StrFormat("window %d expands to %d bytes, not %d", k, w->size(), window_size));
     }
     text += *w;
   }
@@ -184,8 +185,8 @@ absl::StatusOr<std::vector<Verse>> ReadKjv(const std::string& path) {
     }
     const size_t space = line.find(' ');
     if (space == absl::string_view::npos || line.find(':') > space) {
-      return absl::DataLossError(absl::StrCat(path, ": verse line without a reference: '",
-                                              line.substr(0, 40), "'"));
+      return absl::DataLossError(
+          absl::StrCat(path, ": verse line without a reference: '", line.substr(0, 40), "'"));
     }
     verses.push_back({std::string(line.substr(0, space)), std::string(line.substr(space + 1))});
   }

@@ -35,7 +35,7 @@ struct Verse {
 absl::StatusOr<std::vector<Verse>> ReadKjv(const std::string& path);
 
 struct Sentence {
-  std::string id;    // file-name safe, unique: "kjv_Ge1_3_1" (verse ref, then sentence number)
+  std::string id;  // file-name safe, unique: "kjv_Ge1_3_1" (verse ref, then sentence number)
   std::string text;
 };
 

@@ -1,8 +1,9 @@
 // Synthesizes an LJSpeech-layout corpus with exact phone and word timings (Praat TextGrids) using
 // libespeak-ng. See tools/make_corpus_lib.h for the layout and the rules.
 //
-//   bazel run //tools:make_corpus -- --out=/tmp/corpus --voice=en-us --rate=175 \
-//       --max_utterances=100 --seed=1            # sentences from Debian's bible-kjv-text
+//   # 100 sentences from Debian's bible-kjv-text:
+//   bazel run //tools:make_corpus -- --out=/tmp/corpus --rate=175 --max_utterances=100 --seed=1
+//   # sentences of your own, one per line:
 //   bazel run //tools:make_corpus -- --out=/tmp/corpus --sentences=/path/sentences.txt
 
 #include <cstdio>

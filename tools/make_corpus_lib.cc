@@ -29,7 +29,9 @@ using preprocess::Interval;
 absl::Status Rename(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::rename(from, to, ec);
-  if (ec) return absl::InternalError(absl::StrCat(to.string(), ": cannot rename from ", from.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat(to.string(), ": cannot rename from ", from.string(), ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -53,7 +55,8 @@ absl::Status WriteAudio(const fs::path& path, const std::vector<int16_t>& sample
   info.format = (flac ? SF_FORMAT_FLAC : SF_FORMAT_WAV) | SF_FORMAT_PCM_16;
   SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
   if (f == nullptr) {
-    return absl::InternalError(absl::StrCat(tmp.string(), ": cannot open for writing: ", sf_strerror(nullptr)));
+    return absl::InternalError(
+        absl::StrCat(tmp.string(), ": cannot open for writing: ", sf_strerror(nullptr)));
   }
   const sf_count_t n = sf_write_short(f, samples.data(), static_cast<sf_count_t>(samples.size()));
   const int close_error = sf_close(f);
@@ -87,9 +90,9 @@ absl::StatusOr<std::vector<Candidate>> ReadCandidates(const MakeCorpusOptions& o
     if (text.empty() || text[0] == '#') continue;
     if (!IsUsableSentence(text, o.min_words, o.max_words)) {
       ++summary->skipped_sentences;
-      summary->warnings.push_back(absl::StrFormat(
-          "%s:%d: skipped: not %d..%d words of letters and , ; : . ? ! ' -", o.sentences_file, n,
-          o.min_words, o.max_words));
+      summary->warnings.push_back(
+          absl::StrFormat("%s:%d: skipped: not %d..%d words of letters and , ; : . ? ! ' -",
+                          o.sentences_file, n, o.min_words, o.max_words));
       continue;
     }
     out.push_back({absl::StrFormat("line%05d", n), text});
@@ -120,16 +123,16 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
         absl::StrCat("make_corpus: audio format '", o.audio_format, "' is not flac or wav"));
   }
   if (o.min_words < 1 || o.max_words < o.min_words) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "make_corpus: word range %d..%d is empty", o.min_words, o.max_words));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("make_corpus: word range %d..%d is empty", o.min_words, o.max_words));
   }
   CorpusSummary summary;
   absl::StatusOr<std::vector<Candidate>> candidates = ReadCandidates(o, &summary);
   if (!candidates.ok()) return candidates.status();
   if (candidates->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "make_corpus: no usable sentence in ",
-        o.sentences_file.empty() ? o.kjv_path : o.sentences_file));
+    return absl::InvalidArgumentError(
+        absl::StrCat("make_corpus: no usable sentence in ",
+                     o.sentences_file.empty() ? o.kjv_path : o.sentences_file));
   }
 
   const fs::path out(o.out_dir);
@@ -138,12 +141,15 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
   if (!ec) fs::create_directories(out / "textgrids", ec);
   if (ec) return absl::InternalError(absl::StrCat(o.out_dir, ": cannot create: ", ec.message()));
   fs::remove(out / "metadata.csv", ec);
-  if (ec) return absl::InternalError(absl::StrCat(o.out_dir, "/metadata.csv: cannot remove: ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat(o.out_dir, "/metadata.csv: cannot remove: ", ec.message()));
 
   EspeakOptions eo;
   eo.voice = o.voice;
   eo.rate_wpm = o.rate_wpm;
-  const std::vector<int> chosen = SampleIndices(static_cast<int>(candidates->size()), o.max_utterances, o.seed);
+  const std::vector<int> chosen =
+      SampleIndices(static_cast<int>(candidates->size()), o.max_utterances, o.seed);
   std::string metadata;
   int done = 0;
   for (int i : chosen) {
@@ -165,12 +171,12 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
         a.words.push_back(Interval{w.start_sample / sr, w.end_sample / sr, w.label, 0});
       }
       for (const preprocess::EspeakPhone& p : u->phones) {
-        a.phones.push_back(Interval{p.start_sample / sr, p.end_sample / sr,
-                                    p.word < 0 ? "" : p.symbol, 0});
+        a.phones.push_back(
+            Interval{p.start_sample / sr, p.end_sample / sr, p.word < 0 ? "" : p.symbol, 0});
       }
       const bool flac = o.audio_format == "flac";
-      if (absl::Status s = WriteAudio(out / "wavs" / (c.id + (flac ? ".flac" : ".wav")),
-                                      u->samples, u->sample_rate, flac);
+      if (absl::Status s = WriteAudio(out / "wavs" / (c.id + (flac ? ".flac" : ".wav")), u->samples,
+                                      u->sample_rate, flac);
           !s.ok()) {
         return s;
       }

@@ -32,13 +32,13 @@ namespace lightspeech::tools {
 // unfinished corpus, one with it is complete.
 struct MakeCorpusOptions {
   std::string out_dir;
-  std::string sentences_file;                // empty: extract from kjv_path
+  std::string sentences_file;  // empty: extract from kjv_path
   std::string kjv_path = kDefaultKjvPath;
   std::string voice = "en-us";
   int rate_wpm = 175;
-  int max_utterances = 0;                    // 0: every usable sentence
+  int max_utterances = 0;  // 0: every usable sentence
   uint64_t seed = 1;
-  std::string audio_format = "flac";         // "flac" or "wav"
+  std::string audio_format = "flac";  // "flac" or "wav"
   int min_words = 5;
   int max_words = 25;
   // Called after each utterance with (done, total, seconds of audio so far).
@@ -47,10 +47,10 @@ struct MakeCorpusOptions {
 
 struct CorpusSummary {
   int utterances = 0;
-  int skipped_sentences = 0;         // failed IsUsableSentence (sentences_file only)
-  int skipped_synthesis = 0;         // espeak-ng's phones could not be mapped onto the words
-  double seconds = 0;                // total audio
-  std::vector<std::string> warnings; // one line per skipped sentence
+  int skipped_sentences = 0;          // failed IsUsableSentence (sentences_file only)
+  int skipped_synthesis = 0;          // espeak-ng's phones could not be mapped onto the words
+  double seconds = 0;                 // total audio
+  std::vector<std::string> warnings;  // one line per skipped sentence
 };
 
 // Builds the corpus. Fails (and leaves no metadata.csv) when the sentences cannot be read, no
