@@ -409,7 +409,6 @@ std::string FormatSummary(const PipelineSummary& s) {
   std::string out;
   int64_t skipped = 0;
   for (const auto& [reason, n] : s.skipped) skipped += n;
-  absl::StrAppendFormat(&out, "%-28s %12s\n", "", "");
   absl::StrAppendFormat(&out, "%-28s %12d\n", "utterances written", s.utterances);
   absl::StrAppendFormat(&out, "%-28s %12d\n", "utterances resumed", s.resumed_utterances);
   absl::StrAppendFormat(&out, "%-28s %12.3f\n", "hours of audio (written)", s.seconds_of_audio / 3600);
