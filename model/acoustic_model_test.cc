@@ -1,0 +1,138 @@
+#include "model/acoustic_model.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace lightspeech::model {
+namespace {
+
+constexpr double kPaddingTolerance = 1e-5;  // float32: padded vs unpadded runs of the same utterance
+constexpr int64_t kVocab = 40;
+
+struct Batch {
+  torch::Tensor tokens, mask;
+};
+
+Batch MakeBatch() {
+  Batch b;
+  b.tokens = torch::randint(1, kVocab, {3, 7});
+  b.mask = torch::arange(7).unsqueeze(0) < torch::tensor({7, 4, 2}).unsqueeze(1);
+  b.tokens = b.tokens * b.mask;
+  return b;
+}
+
+class AcousticModelTest : public ::testing::TestWithParam<bool> {  // param: light config
+ protected:
+  AcousticModelOptions Options() const {
+    return GetParam() ? AcousticModelOptions::Light(kVocab, 10) : AcousticModelOptions::Prototype(kVocab, 10);
+  }
+};
+
+TEST_P(AcousticModelTest, ShapesAndPaddingInvariance) {
+  torch::manual_seed(1);
+  AcousticModelOptions options = Options();
+  options.policy.observe_mel = true;
+  options.decoder.postnet = true;
+  auto model = AcousticModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  Batch batch = MakeBatch();
+  torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
+  const int64_t c = options.encoder.output_dim;
+  ASSERT_EQ(enc.sizes(), (std::vector<int64_t>{3, 7, c}));
+  EXPECT_EQ(enc[1].narrow(0, 4, 3).abs().sum().item<float>(), 0.0f);
+  // Utterance 1 alone (unpadded) encodes the same as inside the padded batch.
+  torch::Tensor alone = (*model)->Encode(batch.tokens[1].narrow(0, 0, 4).unsqueeze(0), torch::ones({1, 4}, torch::kBool));
+  EXPECT_LT((alone[0] - enc[1].narrow(0, 0, 4)).abs().max().item<double>(), kPaddingTolerance);
+
+  torch::Tensor durations = torch::randint(1, 5, {3, 7}, torch::kLong) * batch.mask;
+  auto synth = (*model)->Decode(enc, durations, batch.mask);
+  ASSERT_TRUE(synth.ok()) << synth.status();
+  const int64_t frames = synth->expanded.frames.size(1);
+  ASSERT_EQ(synth->mel.mel.sizes(), (std::vector<int64_t>{3, frames, 80}));
+  ASSERT_EQ(synth->mel.mel_postnet.sizes(), (std::vector<int64_t>{3, frames, 80}));
+  const int64_t len2 = synth->expanded.lengths[2].item<int64_t>();
+  auto alone_synth = (*model)->Decode(enc[2].narrow(0, 0, 2).unsqueeze(0), durations[2].narrow(0, 0, 2).unsqueeze(0),
+                                      torch::ones({1, 2}, torch::kBool));
+  ASSERT_TRUE(alone_synth.ok());
+  EXPECT_LT((alone_synth->mel.mel_postnet[0] - synth->mel.mel_postnet[2].narrow(0, 0, len2)).abs().max().item<double>(),
+            kPaddingTolerance);
+
+  // The mel-observing actor: logits depend on real mel frames, not on padded ones.
+  torch::Tensor mel = torch::randn({3, 20, 80});
+  torch::Tensor mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  torch::Tensor logits = (*model)->PolicyLogits(enc, batch.mask, mel, mel_mask);
+  ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, 7, 10}));
+  torch::Tensor mel_padding_changed = mel.clone();
+  mel_padding_changed[2].narrow(0, 6, 14).fill_(7.0);
+  EXPECT_LT(((*model)->PolicyLogits(enc, batch.mask, mel_padding_changed, mel_mask)[2] - logits[2]).abs().max().item<double>(),
+            kPaddingTolerance);
+  torch::Tensor mel_real_changed = mel.clone();
+  mel_real_changed[2].narrow(0, 0, 6).fill_(7.0);
+  EXPECT_GT(((*model)->PolicyLogits(enc, batch.mask, mel_real_changed, mel_mask)[2] - logits[2]).abs().max().item<double>(),
+            1e-3);
+
+  auto infer = (*model)->Infer(batch.tokens, batch.mask, /*speed=*/1.5);
+  ASSERT_TRUE(infer.ok()) << infer.status();
+  EXPECT_TRUE(torch::equal((infer->expanded.durations > 0), batch.mask));
+}
+
+TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {
+  torch::manual_seed(2);
+  auto model = AcousticModel::Create(Options());
+  ASSERT_TRUE(model.ok());
+  Batch batch = MakeBatch();
+  torch::Tensor durations = torch::randint(1, 4, {3, 7}, torch::kLong) * batch.mask;
+  torch::optim::Adam optimizer((*model)->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor target;
+  double first = 0, last = 0;
+  for (int step = 0; step < 8; ++step) {
+    auto synth = (*model)->Decode((*model)->Encode(batch.tokens, batch.mask), durations, batch.mask);
+    ASSERT_TRUE(synth.ok());
+    if (!target.defined()) target = torch::randn_like(synth->mel.mel) * synth->expanded.frame_mask.unsqueeze(-1);
+    torch::Tensor loss = (synth->mel.mel - target).square().mean();
+    (step == 0 ? first : last) = loss.item<double>();
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  EXPECT_LT(last, first);
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, AcousticModelTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Light" : "Prototype"; });
+
+TEST(AcousticModelOptionsTest, ParameterBudgets) {
+  AcousticModelOptions light = AcousticModelOptions::Light(100);
+  light.use_aligner = true;
+  auto model = AcousticModel::Create(light);
+  ASSERT_TRUE(model.ok());
+  int64_t total = 0;
+  for (const auto& [name, n] : (*model)->ParameterCounts()) total += n;
+  EXPECT_LT(total, 2'000'000);
+  auto proto = AcousticModel::Create(AcousticModelOptions::Prototype(100));
+  ASSERT_TRUE(proto.ok());
+  // Embedding 100 x 512 + BiGRU(512 -> 256 x 2): 2 x 3 x (512*256 + 256*256 + 2*256) + linear 512x512 + 512.
+  EXPECT_EQ((*proto)->ParameterCounts().front(),
+            std::make_pair(std::string("encoder"), int64_t{100 * 512 + 2 * 3 * (512 * 256 + 256 * 256 + 512) + 512 * 512 + 512}));
+}
+
+TEST(AcousticModelOptionsTest, ValidateNamesTheProblem) {
+  AcousticModelOptions o = AcousticModelOptions::Light(10);
+  o.decoder.input_dim = 128;
+  EXPECT_EQ(AcousticModel::Create(o).status().message(),
+            "AcousticModelOptions: encoder.output_dim (256) must equal policy, predictor and decoder input_dim");
+  o = AcousticModelOptions::Light(0);
+  EXPECT_EQ(AcousticModel::Create(o).status().message(), "EncoderOptions.vocab_size must be >= 1, got 0");
+  o = AcousticModelOptions::Light(10);
+  auto no_predictor = o;
+  no_predictor.use_predictor = false;
+  auto m = AcousticModel::Create(no_predictor);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->PredictLogDurations(torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool)).status().message(),
+            "AcousticModel: built without a duration predictor");
+}
+
+}  // namespace
+}  // namespace lightspeech::model

@@ -1,0 +1,81 @@
+#ifndef LIGHTSPEECH_MODEL_DURATION_H_
+#define LIGHTSPEECH_MODEL_DURATION_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "torch/torch.h"
+
+namespace lightspeech::model {
+
+struct DurationPolicyOptions {
+  int64_t input_dim = 512;     // token encoding width
+  int64_t hidden_dim = 512;    // the prototype's head: linear 512 -> ReLU -> linear K
+  int64_t max_duration = 24;   // K: logits over durations 1..K frames
+  // Observe the target mel during training: each token attends over the mel frames, so an actor can
+  // follow the utterance's own timing (text-only actors cannot).
+  bool observe_mel = false;
+  int64_t n_mels = 80;
+  int64_t attention_dim = 128;
+  // Width (in normalized position units) of a Gaussian diagonal prior added to the attention
+  // scores, -(t/T - n/N)^2 / (2 sigma^2); 0 disables it.
+  double diagonal_sigma = 0.2;
+
+  absl::Status Validate() const;
+};
+
+// The actor: per-token logits over durations 1..K (categorical policy head, rl::CategoricalPolicy
+// turns them into samples and log-probabilities). The constructor throws c10::Error on invalid
+// options (AcousticModel::Create validates first).
+class DurationPolicyImpl : public torch::nn::Module {
+ public:
+  explicit DurationPolicyImpl(const DurationPolicyOptions& options);
+  // encodings [B, N, C], token_mask [B, N] bool; when observe_mel: mel [B, T, M] and mel_mask [B, T]
+  // (required; without them the attention context is zero). -> logits [B, N, K].
+  torch::Tensor forward(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel = {},
+                        const torch::Tensor& mel_mask = {});
+  const DurationPolicyOptions& options() const { return options_; }
+
+ private:
+  DurationPolicyOptions options_;
+  torch::nn::Linear hidden_{nullptr}, out_{nullptr};
+  torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
+};
+TORCH_MODULE(DurationPolicy);
+
+struct DurationPredictorOptions {
+  int64_t input_dim = 512;
+  int64_t hidden_dim = 256;
+  int64_t kernel_size = 3;  // odd
+  double dropout = 0.1;
+
+  absl::Status Validate() const;
+};
+
+// Text-only regression of log(1 + duration) per token (FastSpeech / FastPitch), used at inference
+// when training durations come from MAS or from an audio-observing actor: two Conv1d + ReLU +
+// LayerNorm + dropout layers and a linear output. Throws c10::Error on invalid options.
+class DurationPredictorImpl : public torch::nn::Module {
+ public:
+  explicit DurationPredictorImpl(const DurationPredictorOptions& options);
+  // encodings [B, N, C], token_mask [B, N] -> predicted log(1 + d) [B, N], 0 at padding.
+  torch::Tensor forward(const torch::Tensor& encodings, const torch::Tensor& token_mask);
+
+ private:
+  torch::nn::Conv1d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Linear out_{nullptr};
+  double dropout_;
+};
+TORCH_MODULE(DurationPredictor);
+
+// Masked mean squared error between predicted log(1 + d) [B, N] and target durations [B, N].
+torch::Tensor DurationLoss(const torch::Tensor& log_pred, const torch::Tensor& durations, const torch::Tensor& token_mask);
+
+// Integer durations [B, N] from predicted log(1 + d): round(exp(p) - 1), at least 1 at real tokens,
+// 0 at padding.
+torch::Tensor PredictedDurations(const torch::Tensor& log_pred, const torch::Tensor& token_mask);
+
+}  // namespace lightspeech::model
+
+#endif  // LIGHTSPEECH_MODEL_DURATION_H_

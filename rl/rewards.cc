@@ -1,0 +1,94 @@
+#include "rl/rewards.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace lightspeech::rl {
+namespace {
+
+absl::Status CheckMel(const torch::Tensor& mel, const torch::Tensor& mask, const char* name) {
+  if (!mel.defined() || mel.dim() != 3 || !mel.is_floating_point()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be a floating-point [B, T, C] tensor"));
+  }
+  if (!mask.defined() || mask.dim() != 2 || mask.size(0) != mel.size(0) || mask.size(1) != mel.size(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " mask must be [B, T] matching ", name, " [B, T, C]"));
+  }
+  return absl::OkStatus();
+}
+
+torch::Tensor FrameError(const torch::Tensor& pred, const torch::Tensor& target, ErrorKind kind) {
+  torch::Tensor d = pred - target;
+  return kind == ErrorKind::kMse ? d.square() : d.abs();
+}
+
+}  // namespace
+
+absl::StatusOr<torch::Tensor> PrototypeReward(const torch::Tensor& pred, const torch::Tensor& pred_mask,
+                                              const torch::Tensor& target, const torch::Tensor& target_mask) {
+  if (absl::Status s = CheckMel(pred, pred_mask, "pred"); !s.ok()) return s;
+  if (absl::Status s = CheckMel(target, target_mask, "target"); !s.ok()) return s;
+  if (pred.size(0) != target.size(0) || pred.size(2) != target.size(2)) {
+    return absl::InvalidArgumentError("PrototypeReward: pred and target differ in batch size or bins");
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const int64_t tt = target.size(1);
+    torch::Tensor p = pred * pred_mask.unsqueeze(-1).to(pred.scalar_type());
+    if (p.size(1) >= tt) {
+      p = p.narrow(1, 0, tt);
+    } else {
+      p = torch::constant_pad_nd(p, {0, 0, 0, tt - p.size(1)});
+    }
+    torch::Tensor r = 1.0 / (1.0 + (p - target).square());
+    return (r * target_mask.unsqueeze(-1).to(r.scalar_type())).sum({1, 2});
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("PrototypeReward: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<torch::Tensor> NegativeErrorReward(const torch::Tensor& pred, const torch::Tensor& target,
+                                                  const torch::Tensor& frame_mask, ErrorKind kind) {
+  if (absl::Status s = CheckMel(target, frame_mask, "target"); !s.ok()) return s;
+  if (!pred.defined() || pred.sizes() != target.sizes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NegativeErrorReward: length-matched reward needs pred and target of the same shape, got pred ",
+        pred.defined() ? c10::str(pred.sizes()) : "undefined", " and target ", c10::str(target.sizes())));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    torch::Tensor m = frame_mask.to(target.scalar_type());
+    torch::Tensor err = (FrameError(pred, target, kind).mean(-1) * m).sum(1);  // [B]
+    return -err / m.sum(1).clamp_min(1.0);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("NegativeErrorReward: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<torch::Tensor> PerTokenReward(const torch::Tensor& pred, const torch::Tensor& target,
+                                             const torch::Tensor& frame_to_token, const torch::Tensor& frame_mask,
+                                             int64_t num_tokens, const PerTokenRewardOptions& options) {
+  if (absl::Status s = CheckMel(target, frame_mask, "target"); !s.ok()) return s;
+  if (!pred.defined() || pred.sizes() != target.sizes()) {
+    return absl::InvalidArgumentError("PerTokenReward: pred and target must have the same shape");
+  }
+  if (!frame_to_token.defined() || frame_to_token.sizes() != frame_mask.sizes()) {
+    return absl::InvalidArgumentError("PerTokenReward: frame_to_token must be [B, T] like frame_mask");
+  }
+  if (num_tokens < 1) return absl::InvalidArgumentError("PerTokenReward: num_tokens must be >= 1");
+  try {
+    torch::NoGradGuard no_grad;
+    torch::Tensor m = frame_mask.to(target.scalar_type());
+    torch::Tensor err = FrameError(pred, target, options.kind).mean(-1) * m;  // [B, T]
+    torch::Tensor index = torch::where(frame_mask.to(torch::kBool), frame_to_token.to(torch::kLong),
+                                       torch::zeros_like(frame_to_token, torch::kLong))
+                              .clamp(0, num_tokens - 1);
+    torch::Tensor total = torch::zeros({target.size(0), num_tokens}, err.options()).scatter_add_(1, index, err);
+    if (!options.mean_over_frames) return -total;
+    torch::Tensor count = torch::zeros_like(total).scatter_add_(1, index, m);
+    return -total / count.clamp_min(1.0);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("PerTokenReward: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace lightspeech::rl
