@@ -103,6 +103,36 @@ TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {
 INSTANTIATE_TEST_SUITE_P(Configs, AcousticModelTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Light" : "Prototype"; });
 
+TEST(DurationPredictorTest, LearnsLogDurationsAndRoundsBack) {
+  constexpr double kLossTolerance = 1e-6;
+  torch::Tensor mask = torch::tensor({1, 1, 1, 0}, torch::kBool).view({1, 4});
+  torch::Tensor d = torch::tensor({1, 4, 9, 0}, torch::kLong).view({1, 4});
+  // The exact log(1 + d) has zero loss and rounds back to d; padding is 0.
+  torch::Tensor exact = torch::log1p(d.to(torch::kFloat));
+  EXPECT_NEAR(DurationLoss(exact, d, mask).item<double>(), 0.0, kLossTolerance);
+  EXPECT_TRUE(torch::equal(PredictedDurations(exact + 0.01, mask), d));
+  EXPECT_NEAR(DurationLoss(exact + 0.5, d, mask).item<double>(), 0.25, kLossTolerance);
+
+  torch::manual_seed(4);
+  DurationPredictorOptions o;
+  o.input_dim = 16;
+  o.hidden_dim = 32;
+  o.dropout = 0.0;
+  DurationPredictor predictor(o);
+  torch::Tensor enc = torch::randn({1, 4, 16});
+  torch::optim::Adam optimizer(predictor->parameters(), torch::optim::AdamOptions(1e-2));
+  double first = 0, last = 0;
+  for (int step = 0; step < 100; ++step) {
+    torch::Tensor loss = DurationLoss(predictor(enc, mask), d, mask);
+    (step == 0 ? first : last) = loss.item<double>();
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  EXPECT_LT(last, 0.1 * first);
+  EXPECT_TRUE(torch::equal(PredictedDurations(predictor(enc, mask), mask), d));
+}
+
 TEST(AcousticModelOptionsTest, ParameterBudgets) {
   AcousticModelOptions light = AcousticModelOptions::Light(100);
   light.use_aligner = true;

@@ -36,7 +36,9 @@ absl::StatusOr<torch::Tensor> FitDurations(const torch::Tensor& durations, const
 
 // Expands token encodings by integer durations, vectorized on the encodings' device: one
 // cumulative sum and a searchsorted over frames; no per-token host loop and no .item() per token
-// (one host read of the longest total to size the output, unless max_frames is given).
+// (two host reads per batch: the check for negative durations, and the longest total to size the
+// output unless max_frames is given). The speed factor applies before fitting, so together with
+// target_lengths it only changes what is rounded, not the totals.
 // encodings [B, N, C], durations [B, N] (int64, >= 0), token_mask [B, N] bool.
 // target_lengths [B] int64 (optional): fit durations to these totals first (training against a known mel).
 // max_frames (optional, > 0): output T; frames beyond it are cut (their mask is false).

@@ -1,6 +1,6 @@
 // One full training step (forward, mel and policy-gradient losses, both backward passes, both
 // optimizer steps) of the prototype and light configurations in LibTorch, beside the same step in
-// PyTorch (tools/bench_model.py, run by this binary with the same flags), on the CPU.
+// PyTorch (tools/bench_model.py, run by this binary with the same flags), on the CPU or CUDA (--device).
 //   bazel run -c opt //tools:bench_model -- --threads=2
 #include <chrono>
 #include <cstdint>
@@ -29,6 +29,7 @@ ABSL_FLAG(int, warmup, 2, "Untimed steps first.");
 ABSL_FLAG(int, iters, 3, "Timed steps.");
 ABSL_FLAG(std::string, python, "/usr/bin/python3", "Interpreter for the PyTorch twin; empty to skip it.");
 ABSL_FLAG(std::string, twin, "tools/bench_model.py", "The PyTorch twin script.");
+ABSL_FLAG(std::string, device, "auto", "cpu, cuda, cuda:N, or auto (CUDA when available).");
 ABSL_FLAG(bool, twin_first, false, "Run the PyTorch twin before the LibTorch steps (to check order effects).");
 
 namespace {
@@ -54,7 +55,18 @@ T Get(absl::StatusOr<T> v) {
   return *std::move(v);
 }
 
-Result Bench(bool light) {
+torch::Device BenchDevice() {
+  const std::string d = absl::GetFlag(FLAGS_device);
+  if (d == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  return torch::Device(d);
+}
+
+// Waits for queued device work, so wall-clock times cover it (a no-op on the CPU).
+void Sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+Result Bench(bool light, const torch::Device& device) {
   const int64_t b = absl::GetFlag(FLAGS_batch), n = absl::GetFlag(FLAGS_tokens), vocab = absl::GetFlag(FLAGS_vocab);
   torch::manual_seed(0);
   std::vector<int64_t> len(b);
@@ -66,11 +78,16 @@ Result Bench(bool light) {
   const int64_t t_max = target_lengths.max().item<int64_t>();
   torch::Tensor target_mask = torch::arange(t_max).unsqueeze(0) < target_lengths.unsqueeze(1);
   torch::Tensor target = torch::randn({b, t_max, 80}) * target_mask.unsqueeze(-1);
+  mask = mask.to(device);
+  tokens = tokens.to(device);
+  target_lengths = target_lengths.to(device);
+  target = target.to(device);
 
   m::AcousticModelOptions o = light ? m::AcousticModelOptions::Light(vocab, absl::GetFlag(FLAGS_max_duration))
                                     : m::AcousticModelOptions::Prototype(vocab, absl::GetFlag(FLAGS_max_duration));
   o.use_predictor = false;
   m::AcousticModel model = Get(m::AcousticModel::Create(o));
+  model->to(device);
   model->train();
   std::vector<torch::Tensor> actor = model->encoder()->parameters();
   for (const auto& p : model->policy()->parameters()) actor.push_back(p);
@@ -83,10 +100,12 @@ Result Bench(bool light) {
   auto step = [&]() {
     torch::Tensor enc = model->Encode(tokens, mask);
     torch::Tensor logits = model->PolicyLogits(enc, mask);
+    Sync(device);
     const auto t0 = Clock::now();
     rl::CategoricalPolicy policy = Get(rl::CategoricalPolicy::Create(logits, mask));
     rl::SampledActions s = policy.Sample(1);
     m::Expanded ex = Get(m::RegulateLength(enc, s.durations[0], mask, {}, target_lengths));
+    Sync(device);
     sample_lr += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     torch::Tensor mel = model->decoder()->forward(ex.frames, ex.frame_mask).mel;
     torch::Tensor fm = ex.frame_mask.unsqueeze(-1).to(torch::kFloat);
@@ -105,9 +124,11 @@ Result Bench(bool light) {
   };
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) step();
   sample_lr = 0;
+  Sync(device);
   const auto start = Clock::now();
   const int iters = absl::GetFlag(FLAGS_iters);
   for (int i = 0; i < iters; ++i) step();
+  Sync(device);
   Result r;
   r.step_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / iters;
   r.sample_lr_ms = sample_lr / iters;
@@ -121,7 +142,8 @@ bool RunTwin(std::string* json) {
       absl::GetFlag(FLAGS_python), " ", absl::GetFlag(FLAGS_twin), " --batch ", absl::GetFlag(FLAGS_batch), " --tokens ",
       absl::GetFlag(FLAGS_tokens), " --frames_per_token ", absl::GetFlag(FLAGS_frames_per_token), " --vocab ",
       absl::GetFlag(FLAGS_vocab), " --max_duration ", absl::GetFlag(FLAGS_max_duration), " --threads ",
-      absl::GetFlag(FLAGS_threads), " --warmup ", absl::GetFlag(FLAGS_warmup), " --iters ", absl::GetFlag(FLAGS_iters));
+      absl::GetFlag(FLAGS_threads), " --warmup ", absl::GetFlag(FLAGS_warmup), " --iters ", absl::GetFlag(FLAGS_iters),
+      " --device ", BenchDevice().str());
   std::printf("pytorch twin: %s\n", cmd.c_str());
   std::fflush(stdout);
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -140,13 +162,15 @@ bool RunTwin(std::string* json) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   torch::set_num_threads(absl::GetFlag(FLAGS_threads));
+  const torch::Device device = BenchDevice();
+  std::printf("device %s\n", device.str().c_str());
   std::printf("batch %lld, tokens %lld (utterance i: tokens - 3i), %lld frames/token, K %lld, %d threads, %d warmup + %d timed steps\n",
               static_cast<long long>(absl::GetFlag(FLAGS_batch)), static_cast<long long>(absl::GetFlag(FLAGS_tokens)),
               static_cast<long long>(absl::GetFlag(FLAGS_frames_per_token)),
               static_cast<long long>(absl::GetFlag(FLAGS_max_duration)), absl::GetFlag(FLAGS_threads),
               absl::GetFlag(FLAGS_warmup), absl::GetFlag(FLAGS_iters));
   if (absl::GetFlag(FLAGS_python).empty()) {
-    const Result proto = Bench(false), light = Bench(true);
+    const Result proto = Bench(false, device), light = Bench(true, device);
     std::printf("libtorch  prototype: %.1f ms/step, light: %.1f ms/step\n", proto.step_ms, light.step_ms);
     return 0;
   }
@@ -155,8 +179,8 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_twin_first)) {
     if (!RunTwin(&json)) return 1;
   }
-  proto = Bench(false);
-  light = Bench(true);
+  proto = Bench(false, device);
+  light = Bench(true, device);
   std::printf("libtorch  prototype: %.1f ms/step (sample+regulate %.2f ms, %.2f%%), %lld params\n", proto.step_ms,
               proto.sample_lr_ms, 100 * proto.sample_lr_ms / proto.step_ms, static_cast<long long>(proto.params));
   std::printf("libtorch  light:     %.1f ms/step (sample+regulate %.2f ms, %.2f%%), %lld params\n", light.step_ms,

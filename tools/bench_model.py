@@ -13,6 +13,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+DEVICE = torch.device('cpu')
+
+
+def sync():
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
+
+
 def apply_mask(x, mask):
     return x * mask.unsqueeze(-1).to(x.dtype)
 
@@ -101,7 +109,7 @@ def regulate(enc, d, mask, target):
     cum = d.cumsum(1)
     lengths = cum[:, -1]
     frames = max(int(lengths.max()), 1)
-    t = torch.arange(frames)
+    t = torch.arange(frames, device=d.device)
     index = torch.searchsorted(cum.contiguous(), t.unsqueeze(0).expand(d.size(0), frames).contiguous(), right=True)
     frame_mask = t.unsqueeze(0) < lengths.unsqueeze(1)
     index = torch.where(frame_mask, index.clamp_max(d.size(1) - 1), torch.zeros_like(index))
@@ -112,15 +120,17 @@ def regulate(enc, d, mask, target):
 def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers):
     enc = model.encode(tokens, mask)
     logits = model.logits(enc)
+    sync()
     t0 = time.perf_counter()
     log_probs = torch.log_softmax(logits, -1)
     with torch.no_grad():
-        u = torch.rand(log_probs.shape).clamp_(1e-20, 1.0)
+        u = torch.rand(log_probs.shape, device=log_probs.device).clamp_(1e-20, 1.0)
         index = (log_probs.detach() - torch.log(-torch.log(u))).argmax(-1)
     durations = torch.where(mask, index + 1, torch.zeros_like(index))
     idx = torch.where(mask, durations - 1, torch.zeros_like(durations))
     log_prob = log_probs.gather(-1, idx.unsqueeze(-1)).squeeze(-1) * mask.float()
     frames, frame_mask, f2t = regulate(enc, durations, mask, target_lengths)
+    sync()
     timers['sample_lr'] += time.perf_counter() - t0
     mel = model.decode(frames, frame_mask)
     m = frame_mask.unsqueeze(-1).float()
@@ -128,8 +138,8 @@ def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_le
     with torch.no_grad():
         fm = frame_mask.float()
         err = (mel.detach() - target).square().mean(-1) * fm
-        total = torch.zeros(mask.shape).scatter_add_(1, f2t, err)
-        count = torch.zeros(mask.shape).scatter_add_(1, f2t, fm)
+        total = torch.zeros(mask.shape, device=err.device).scatter_add_(1, f2t, err)
+        count = torch.zeros(mask.shape, device=err.device).scatter_add_(1, f2t, fm)
         reward = -total / count.clamp_min(1)
         mk = mask.float()
         n = mk.sum()
@@ -160,8 +170,11 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--iters', type=int, default=3)
+    ap.add_argument('--device', default='cpu')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.manual_seed(0)
     b, n = args.batch, args.tokens
     lengths = torch.tensor([max(n - 3 * i, 1) for i in range(b)])
@@ -171,9 +184,10 @@ def main():
     t_max = int(target_lengths.max())
     target_mask = torch.arange(t_max).unsqueeze(0) < target_lengths.unsqueeze(1)
     target = torch.randn(b, t_max, 80) * target_mask.unsqueeze(-1)
+    mask, tokens, target_lengths, target = (x.to(DEVICE) for x in (mask, tokens, target_lengths, target))
     result = {}
     for name, light in (('prototype', False), ('light', True)):
-        model = Model(light, args.vocab, args.max_duration)
+        model = Model(light, args.vocab, args.max_duration).to(DEVICE)
         model.train()
         opt_all = torch.optim.Adam(model.parameters(), lr=1e-3)
         opt_actor = torch.optim.Adam(model.actor_parameters(), lr=1e-3)
@@ -181,9 +195,11 @@ def main():
         for _ in range(args.warmup):
             step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers)
         timers['sample_lr'] = 0.0
+        sync()
         start = time.perf_counter()
         for _ in range(args.iters):
             step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers)
+        sync()
         elapsed = time.perf_counter() - start
         result[name] = {
             'step_ms': 1000 * elapsed / args.iters,
