@@ -1,0 +1,75 @@
+#ifndef LIGHTSPEECH_TRAIN_ALIGNMENT_METRICS_H_
+#define LIGHTSPEECH_TRAIN_ALIGNMENT_METRICS_H_
+
+// Yardsticks for durations against reference timings, and a length-robust mel distance. Definitions
+// are in docs/EVALUATION.md; this file is their implementation. No LibTorch here.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "train/batch.h"
+
+namespace lightspeech::train {
+
+// Which input symbols belong to words. A symbol is a word symbol unless it is the pad symbol, a
+// space, the phonemizer's word separator "|", or made only of ASCII punctuation. Consecutive word
+// symbols form one word; any other symbol ends it.
+std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table);
+
+// Frame spans of the words that `durations` (frames per symbol, [N]) give to the symbol sequence
+// `symbol_ids` ([N]): word k spans from the first frame of its first symbol to the end of its last.
+// Fails with InvalidArgument on mismatched lengths, negative durations or out-of-table ids.
+absl::StatusOr<std::vector<WordSpan>> PredictedWordSpans(const std::vector<int64_t>& symbol_ids,
+                                                         const std::vector<int64_t>& durations,
+                                                         const std::vector<bool>& word_symbols);
+
+// Running totals of boundary errors over many utterances.
+struct BoundaryStats {
+  int64_t utterances = 0;         // utterances that were compared
+  int64_t skipped = 0;            // utterances whose word counts did not match (not compared)
+  int64_t boundaries = 0;         // boundaries compared
+  double abs_error_frames = 0.0;  // sum of |predicted - reference| over boundaries
+  int64_t within_20ms = 0;
+  int64_t within_50ms = 0;
+
+  double MaeMs(double ms_per_frame) const {
+    return boundaries == 0 ? 0.0 : abs_error_frames / boundaries * ms_per_frame;
+  }
+  double ShareWithin20ms() const { return boundaries == 0 ? 0.0 : double(within_20ms) / boundaries; }
+  double ShareWithin50ms() const { return boundaries == 0 ? 0.0 : double(within_50ms) / boundaries; }
+};
+
+// Adds one utterance's word boundaries to `stats`. Reference spans are the non-silent word intervals
+// of the record; one reference interval may hold several space-separated words (words spoken as a
+// unit), in which case it is compared with the predicted span from the first to the last of those
+// words. Each reference interval contributes its start and its end boundary. When the number of
+// predicted words differs from the number of words in the reference labels, the utterance is
+// counted in `skipped` and nothing else changes.
+void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector<WordSpan>& predicted,
+                       double ms_per_frame, BoundaryStats* stats);
+
+// Per-symbol comparison when the symbols are phones: boundaries are the cumulative frame positions
+// after each symbol (the last one, equal to the total, is not a boundary), and per-symbol absolute
+// duration errors in frames. Symbols marked false in `counted` (e.g. word separators) contribute
+// neither a boundary nor a duration error.
+struct PhoneStats {
+  BoundaryStats boundaries;
+  int64_t symbols = 0;
+  double abs_duration_error_frames = 0.0;
+  double DurationMaeFrames() const { return symbols == 0 ? 0.0 : abs_duration_error_frames / symbols; }
+};
+absl::Status AddPhoneBoundaries(const std::vector<int64_t>& reference_durations,
+                                const std::vector<int64_t>& predicted_durations, const std::vector<bool>& counted,
+                                double ms_per_frame, PhoneStats* stats);
+
+// Mean absolute difference per mel value between `a` ([frames_a, n_mels], frame-major) and `b`
+// along the dynamic-time-warping path that minimizes the summed frame L1 distance (steps (1,0),
+// (0,1), (1,1)); equals the plain mean L1 when the lengths are equal and the path is diagonal.
+// Fails with InvalidArgument on empty inputs or sizes that are not multiples of n_mels.
+absl::StatusOr<double> DtwMelL1(const std::vector<float>& a, const std::vector<float>& b, int64_t n_mels);
+
+}  // namespace lightspeech::train
+
+#endif  // LIGHTSPEECH_TRAIN_ALIGNMENT_METRICS_H_
