@@ -3,7 +3,8 @@
 The root comes from the environment variable LIBTORCH_ROOT (default: /usr, Debian's libtorch-dev 1.13,
 CPU only). Any root laid out like a PyTorch wheel's torch/ folder (include/, lib/) works too, e.g.
   LIBTORCH_ROOT=$(python3 -c 'import torch,os; print(os.path.dirname(torch.__file__))') bazel build //train
-CUDA support is detected from the presence of libtorch_cuda.so and linked in when found.
+CUDA support is detected from the presence of libtorch_cuda.so and linked in when found; c10d's Gloo
+backend (distributed training) when the root's include/ has Gloo's headers (Debian: libgloo-dev).
 """
 
 _TORCH_HEADER_DIRS = ["ATen", "c10", "caffe2", "torch"]
@@ -28,6 +29,11 @@ def _libtorch_impl(ctx):
     for d in _TORCH_HEADER_DIRS:
         if ctx.path(include + "/" + d).exists:
             ctx.symlink(include + "/" + d, "include/" + d)
+    # c10d's Gloo process group needs Gloo's headers (Debian: libgloo-dev, /usr/include/gloo).
+    has_gloo = (ctx.path(include + "/gloo/config.h").exists and
+                ctx.path(include + "/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp").exists)
+    if has_gloo:
+        ctx.symlink(include + "/gloo", "include/gloo")
     libdir = _find_libdir(ctx, root)
     has_cuda = ctx.path(libdir + "/libtorch_cuda.so").exists
     libs = ["torch", "torch_cpu", "c10"]
@@ -51,7 +57,8 @@ cc_library(
 """.format(
         root = root,
         linkopts = repr(linkopts),
-        defines = repr(["LIGHTSPEECH_TORCH_CUDA"] if has_cuda else []),
+        defines = repr((["LIGHTSPEECH_TORCH_CUDA"] if has_cuda else []) +
+                       (["LIGHTSPEECH_TORCH_GLOO", "USE_C10D_GLOO"] if has_gloo else [])),
     ))
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
 
