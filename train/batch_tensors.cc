@@ -20,8 +20,8 @@ absl::Status CheckSize(const char* what, size_t got, int64_t expected) {
 absl::Status CheckLengths(const char* what, const std::vector<int64_t>& lengths, int64_t max) {
   for (size_t b = 0; b < lengths.size(); ++b) {
     if (lengths[b] < 0 || lengths[b] > max) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ToTensors: ", what, "[", b, "] = ", lengths[b], " is outside [0, ", max, "]"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ToTensors: ", what, "[", b, "] = ", lengths[b], " is outside [0, ", max, "]"));
     }
   }
   return absl::OkStatus();
@@ -32,20 +32,22 @@ absl::Status CheckBatch(const HostBatch& b) {
     return absl::InvalidArgumentError("ToTensors: negative batch dimensions");
   }
   const int64_t B = b.batch_size, N = b.max_tokens, T = b.max_frames, M = b.n_mels;
-  for (absl::Status s : {CheckSize("tokens", b.tokens.size(), B * N),
-                         CheckSize("token_lengths", b.token_lengths.size(), B),
-                         CheckSize("mel", b.mel.size(), B * T * M),
-                         CheckSize("frame_lengths", b.frame_lengths.size(), B),
-                         b.durations.empty() ? absl::OkStatus() : CheckSize("durations", b.durations.size(), B * N),
-                         CheckLengths("token_lengths", b.token_lengths, N),
-                         CheckLengths("frame_lengths", b.frame_lengths, T)}) {
+  for (absl::Status s :
+       {CheckSize("tokens", b.tokens.size(), B * N),
+        CheckSize("token_lengths", b.token_lengths.size(), B),
+        CheckSize("mel", b.mel.size(), B * T * M),
+        CheckSize("frame_lengths", b.frame_lengths.size(), B),
+        b.durations.empty() ? absl::OkStatus() : CheckSize("durations", b.durations.size(), B * N),
+        CheckLengths("token_lengths", b.token_lengths, N),
+        CheckLengths("frame_lengths", b.frame_lengths, T)}) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 // A host tensor holding a copy of `data`, in pinned memory when `pinned`.
-torch::Tensor HostCopy(const void* data, std::vector<int64_t> sizes, torch::ScalarType dtype, bool pinned) {
+torch::Tensor HostCopy(const void* data, std::vector<int64_t> sizes, torch::ScalarType dtype,
+                       bool pinned) {
   torch::Tensor t = torch::empty(sizes, torch::TensorOptions().dtype(dtype).pinned_memory(pinned));
   if (t.numel() > 0) std::memcpy(t.data_ptr(), data, t.nbytes());
   return t;
@@ -54,7 +56,7 @@ torch::Tensor HostCopy(const void* data, std::vector<int64_t> sizes, torch::Scal
 // [B, L] mask: position < lengths[b].
 torch::Tensor LengthMask(const torch::Tensor& lengths, int64_t max_length) {
   torch::Tensor positions = torch::arange(max_length, lengths.options());  // [L]
-  return positions.unsqueeze(0) < lengths.unsqueeze(1);                   // [B, L]
+  return positions.unsqueeze(0) < lengths.unsqueeze(1);                    // [B, L]
 }
 
 }  // namespace
@@ -84,7 +86,8 @@ absl::StatusOr<TensorBatch> ToTensors(const HostBatch& batch, torch::Device devi
     t.mel_mask = LengthMask(t.frame_lengths, T);
     return t;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("ToTensors to ", device.str(), ": ", e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("ToTensors to ", device.str(), ": ", e.what_without_backtrace()));
   }
 }
 

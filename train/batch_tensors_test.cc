@@ -17,7 +17,7 @@ HostBatch SmallBatch(bool with_durations) {
   b.n_mels = 2;
   b.tokens = {5, 6, 7, 8, 9, 0};
   b.token_lengths = {3, 2};
-  b.mel = {1, 2, 3, 4, 5, 6, 7, 8,   // utterance a, frames 0..3
+  b.mel = {1, 2,  3,  4,  5, 6, 7, 8,   // utterance a, frames 0..3
            9, 10, 11, 12, 0, 0, 0, 0};  // utterance b, frames 0..1, then padding
   b.frame_lengths = {4, 2};
   if (with_durations) b.durations = {1, 2, 1, 1, 1, 0};
@@ -27,21 +27,25 @@ HostBatch SmallBatch(bool with_durations) {
 
 void ExpectMatches(const TensorBatch& t, const HostBatch& b) {
   const torch::Device cpu(torch::kCPU);
-  EXPECT_TRUE(torch::equal(t.tokens.to(cpu), torch::tensor({5, 6, 7, 8, 9, 0}, torch::kInt64).view({2, 3})));
+  EXPECT_TRUE(torch::equal(t.tokens.to(cpu),
+                           torch::tensor({5, 6, 7, 8, 9, 0}, torch::kInt64).view({2, 3})));
   EXPECT_TRUE(torch::equal(t.token_lengths.to(cpu), torch::tensor({3, 2}, torch::kInt64)));
   EXPECT_TRUE(torch::equal(t.frame_lengths.to(cpu), torch::tensor({4, 2}, torch::kInt64)));
   EXPECT_TRUE(torch::equal(t.mel.to(cpu), torch::tensor(b.mel, torch::kFloat32).view({2, 4, 2})));
-  EXPECT_TRUE(torch::equal(t.token_mask.to(cpu),
-                           torch::tensor({1, 1, 1, 1, 1, 0}, torch::kInt64).to(torch::kBool).view({2, 3})));
-  EXPECT_TRUE(torch::equal(t.mel_mask.to(cpu),
-                           torch::tensor({1, 1, 1, 1, 1, 1, 0, 0}, torch::kInt64).to(torch::kBool).view({2, 4})));
+  EXPECT_TRUE(
+      torch::equal(t.token_mask.to(cpu),
+                   torch::tensor({1, 1, 1, 1, 1, 0}, torch::kInt64).to(torch::kBool).view({2, 3})));
+  EXPECT_TRUE(torch::equal(
+      t.mel_mask.to(cpu),
+      torch::tensor({1, 1, 1, 1, 1, 1, 0, 0}, torch::kInt64).to(torch::kBool).view({2, 4})));
   EXPECT_EQ(t.tokens.scalar_type(), torch::kInt64);
   EXPECT_EQ(t.mel.scalar_type(), torch::kFloat32);
   EXPECT_EQ(t.token_mask.scalar_type(), torch::kBool);
   EXPECT_EQ(t.mel_mask.scalar_type(), torch::kBool);
   if (b.has_durations()) {
     ASSERT_TRUE(t.has_durations());
-    EXPECT_TRUE(torch::equal(t.durations.to(cpu), torch::tensor({1, 2, 1, 1, 1, 0}, torch::kInt64).view({2, 3})));
+    EXPECT_TRUE(torch::equal(t.durations.to(cpu),
+                             torch::tensor({1, 2, 1, 1, 1, 0}, torch::kInt64).view({2, 3})));
   } else {
     EXPECT_FALSE(t.has_durations());
   }
@@ -89,7 +93,8 @@ TEST(BatchTensorsTest, CudaPath) {
   const torch::Device cuda(torch::kCUDA, 0);
   if (!torch::cuda::is_available()) {
     EXPECT_EQ(ToTensors(b, cuda).status(),
-              absl::FailedPreconditionError("ToTensors: device cuda:0 requested but CUDA is not available"));
+              absl::FailedPreconditionError(
+                  "ToTensors: device cuda:0 requested but CUDA is not available"));
     return;
   }
   auto t = ToTensors(b, cuda);

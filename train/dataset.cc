@@ -57,7 +57,8 @@ void CutBatches(const std::vector<int64_t>& order, const std::vector<int64_t>& f
   for (int64_t index : order) {
     const int64_t longest = std::max(current_max, frames[index]);
     const int64_t size = static_cast<int64_t>(current.size()) + 1;
-    if (!current.empty() && (size > options.max_batch_size || size * longest > options.max_batch_frames)) {
+    if (!current.empty() &&
+        (size > options.max_batch_size || size * longest > options.max_batch_frames)) {
       batches->push_back(std::move(current));
       current.clear();
       current_max = 0;
@@ -102,11 +103,13 @@ absl::Status DatasetOptions::Validate() const {
   if (split != records::TRAIN && split != records::VALIDATION) {
     return absl::InvalidArgumentError("dataset: split must be TRAIN or VALIDATION");
   }
-  if (max_batch_frames < 1) return absl::InvalidArgumentError("dataset: max_batch_frames must be >= 1");
+  if (max_batch_frames < 1)
+    return absl::InvalidArgumentError("dataset: max_batch_frames must be >= 1");
   if (max_batch_size < 1) return absl::InvalidArgumentError("dataset: max_batch_size must be >= 1");
   if (bucket_size < 1) return absl::InvalidArgumentError("dataset: bucket_size must be >= 1");
   if (num_threads < 0) return absl::InvalidArgumentError("dataset: num_threads must be >= 0");
-  if (prefetch_batches < 1) return absl::InvalidArgumentError("dataset: prefetch_batches must be >= 1");
+  if (prefetch_batches < 1)
+    return absl::InvalidArgumentError("dataset: prefetch_batches must be >= 1");
   return absl::OkStatus();
 }
 
@@ -121,8 +124,8 @@ std::vector<std::vector<int64_t>> PlanEpoch(const std::vector<int64_t>& frames,
     CutBatches(order, frames, options, &batches);
     return batches;
   }
-  Rng rng(options.seed * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ull +
-          0x2545F4914F6CDD1Dull);
+  Rng rng(options.seed * 0xD1B54A32D192ED03ull +
+          static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull);
   Shuffle(&order, &rng);
   for (size_t begin = 0; begin < order.size(); begin += options.bucket_size) {
     const size_t end = std::min(order.size(), begin + static_cast<size_t>(options.bucket_size));
@@ -137,7 +140,8 @@ std::vector<std::vector<int64_t>> PlanEpoch(const std::vector<int64_t>& frames,
 
 class Dataset::Impl {
  public:
-  Impl(records::Manifest manifest, DatasetOptions options) : manifest_(std::move(manifest)), options_(std::move(options)) {}
+  Impl(records::Manifest manifest, DatasetOptions options)
+      : manifest_(std::move(manifest)), options_(std::move(options)) {}
 
   ~Impl() {
     {
@@ -231,8 +235,9 @@ ShardIndex Dataset::Impl::IndexShard(int shard) const {
     absl::StatusOr<bool> more = (*reader)->Next(&payload);
     if (!more.ok()) {
       const bool lost_rest = (*reader)->offset() == (*reader)->last_record_offset();
-      if (!problem(more.status(), lost_rest ? "record skipped; the rest of the shard cannot be located"
-                                            : "record skipped")) {
+      if (!problem(more.status(), lost_rest
+                                      ? "record skipped; the rest of the shard cannot be located"
+                                      : "record skipped")) {
         return out;
       }
       continue;
@@ -242,20 +247,22 @@ ShardIndex Dataset::Impl::IndexShard(int shard) const {
     const std::string where = absl::StrCat(path, ": record at byte ", offset);
     absl::Status s = records::DecodeUtterance(payload, where, &u);
     if (s.ok() && u.n_mels() != n_mels) {
-      s = absl::InvalidArgumentError(
-          absl::StrCat(where, ": ", u.id(), " has n_mels ", u.n_mels(), ", the manifest says ", n_mels));
+      s = absl::InvalidArgumentError(absl::StrCat(where, ": ", u.id(), " has n_mels ", u.n_mels(),
+                                                  ", the manifest says ", n_mels));
     }
     if (s.ok() && n_symbols > 0) {
       for (int id : u.symbol_ids()) {
         if (id >= n_symbols) {
           s = absl::InvalidArgumentError(absl::StrCat(where, ": ", u.id(), " has symbol id ", id,
-                                                      " outside the manifest's table of ", n_symbols));
+                                                      " outside the manifest's table of ",
+                                                      n_symbols));
           break;
         }
       }
     }
     if (s.ok() && (u.n_frames() < 1 || u.symbol_ids_size() < 1)) {
-      s = absl::InvalidArgumentError(absl::StrCat(where, ": ", u.id(), " has no frames or no symbols"));
+      s = absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", u.id(), " has no frames or no symbols"));
     }
     if (!s.ok()) {
       if (!problem(s, "record skipped")) return out;
@@ -273,7 +280,8 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
   if (::stat(dir.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat("data folder ", dir, " does not exist"));
   }
-  if (!S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat("data folder ", dir, " is not a folder"));
+  if (!S_ISDIR(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat("data folder ", dir, " is not a folder"));
   absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(dir);
   if (!names.ok()) return names.status();
   if (names->empty()) {
@@ -282,7 +290,8 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
   }
   const std::string manifest_path = absl::StrCat(dir, "/", records::kManifestFileName);
   if (!records::IsRegularFile(manifest_path)) {
-    return absl::NotFoundError(absl::StrCat("data folder ", dir, " has no ", records::kManifestFileName,
+    return absl::NotFoundError(absl::StrCat("data folder ", dir, " has no ",
+                                            records::kManifestFileName,
                                             " (is it the output of //preprocess?)"));
   }
   absl::StatusOr<records::Manifest> manifest = records::ReadManifest(manifest_path);
@@ -302,7 +311,8 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
     if (fds_[i] < 0) {
       const int err = errno;
       if (err == ENOENT) {
-        return absl::NotFoundError(absl::StrCat(shard_paths_[i], ": shard listed in the manifest is missing"));
+        return absl::NotFoundError(
+            absl::StrCat(shard_paths_[i], ": shard listed in the manifest is missing"));
       }
       return records::ErrnoStatus(shard_paths_[i], "cannot open shard", err);
     }
@@ -322,7 +332,8 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
     work();
     for (std::thread& t : pool) t.join();
   }
-  const auto& warn = options_.warn ? options_.warn : std::function<void(const std::string&)>(WarnToStderr);
+  const auto& warn =
+      options_.warn ? options_.warn : std::function<void(const std::string&)>(WarnToStderr);
   for (ShardIndex& index : indexes) {
     for (std::string& w : index.warnings) {
       warn(w);
@@ -334,20 +345,22 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
     frames_.insert(frames_.end(), index.frames.begin(), index.frames.end());
   }
   if (options_.split == records::TRAIN && entries_.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("data folder ", dir, ": no readable TRAIN records"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("data folder ", dir, ": no readable TRAIN records"));
   }
 
   // The start position.
   if (start.epoch < 0 || start.batch_in_epoch < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("dataset: negative start position (epoch ", start.epoch,
-                                                   ", batch ", start.batch_in_epoch, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("dataset: negative start position (epoch ",
+                                                   start.epoch, ", batch ", start.batch_in_epoch,
+                                                   ")"));
   }
   claim_plan_ = PlanEpoch(frames_, options_, start.epoch);
   const int64_t num_batches = claim_plan_.size();
   if (start.batch_in_epoch > num_batches) {
-    return absl::InvalidArgumentError(absl::StrCat("dataset: start position batch ", start.batch_in_epoch,
-                                                   " is beyond epoch ", start.epoch, "'s ", num_batches,
-                                                   " batches (different data or batching options?)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset: start position batch ", start.batch_in_epoch, " is beyond epoch ", start.epoch,
+        "'s ", num_batches, " batches (different data or batching options?)"));
   }
   claim_pos_ = start;
   if (start.batch_in_epoch == num_batches) {
@@ -384,7 +397,8 @@ void Dataset::Impl::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     work_cv_.wait(lock, [this] {
-      return stop_ || (!exhausted_ && next_claim_seq_ < next_consume_seq_ + options_.prefetch_batches);
+      return stop_ ||
+             (!exhausted_ && next_claim_seq_ < next_consume_seq_ + options_.prefetch_batches);
     });
     if (stop_) return;
     Claim c = ClaimLocked();
@@ -400,7 +414,8 @@ absl::StatusOr<HostBatch> Dataset::Impl::Next() {
   const auto begin = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   auto add_wait = [&] {
-    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    wait_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   };
   if (options_.num_threads == 0) {
     if (exhausted_) return absl::OutOfRangeError("dataset: end of the validation pass");
@@ -414,7 +429,8 @@ absl::StatusOr<HostBatch> Dataset::Impl::Next() {
     return batch;
   }
   const int64_t seq = next_consume_seq_;
-  ready_cv_.wait(lock, [&] { return ready_.count(seq) > 0 || (exhausted_ && next_claim_seq_ == seq); });
+  ready_cv_.wait(lock,
+                 [&] { return ready_.count(seq) > 0 || (exhausted_ && next_claim_seq_ == seq); });
   auto it = ready_.find(seq);
   if (it == ready_.end()) {
     add_wait();
@@ -436,18 +452,23 @@ absl::Status Dataset::Impl::ReadRecord(const IndexEntry& e, records::Utterance* 
   std::string buffer(records::kRecordHeaderBytes + e.length + records::kRecordFooterBytes, '\0');
   size_t done = 0;
   while (done < buffer.size()) {
-    const ssize_t n = ::pread(fds_[e.shard], buffer.data() + done, buffer.size() - done, e.offset + done);
+    const ssize_t n =
+        ::pread(fds_[e.shard], buffer.data() + done, buffer.size() - done, e.offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return records::ErrnoStatus(where, "read failed", errno);
-    if (n == 0) return absl::DataLossError(absl::StrCat(where, ": truncated (the shard shrank since indexing)"));
+    if (n == 0)
+      return absl::DataLossError(
+          absl::StrCat(where, ": truncated (the shard shrank since indexing)"));
     done += n;
   }
   const char* p = buffer.data();
   if (records::UnmaskCrc(GetU32(p + 8)) != records::Crc32c(p, 8) || GetU64(p) != e.length) {
-    return absl::DataLossError(absl::StrCat(where, ": header changed since indexing (corrupt header)"));
+    return absl::DataLossError(
+        absl::StrCat(where, ": header changed since indexing (corrupt header)"));
   }
   const absl::string_view payload(p + records::kRecordHeaderBytes, e.length);
-  if (records::UnmaskCrc(GetU32(p + records::kRecordHeaderBytes + e.length)) != records::Crc32c(payload)) {
+  if (records::UnmaskCrc(GetU32(p + records::kRecordHeaderBytes + e.length)) !=
+      records::Crc32c(payload)) {
     return absl::DataLossError(absl::StrCat(where, ": payload CRC mismatch (corrupt data)"));
   }
   return records::DecodeUtterance(payload, where, u);
@@ -480,7 +501,8 @@ absl::StatusOr<HostBatch> Dataset::Impl::BuildBatch(const std::vector<int64_t>& 
     std::copy(u.symbol_ids().begin(), u.symbol_ids().end(), b.tokens.begin() + i * N);
     std::copy(u.mel().begin(), u.mel().end(), b.mel.begin() + i * T * M);
     if (all_durations) {
-      std::copy(u.alignment().durations().begin(), u.alignment().durations().end(), b.durations.begin() + i * N);
+      std::copy(u.alignment().durations().begin(), u.alignment().durations().end(),
+                b.durations.begin() + i * N);
     }
     for (const records::Interval& w : u.alignment().words()) {
       b.words[i].push_back({w.start_frame(), w.end_frame(), w.label()});
@@ -494,7 +516,8 @@ absl::StatusOr<HostBatch> Dataset::Impl::BuildBatch(const std::vector<int64_t>& 
 Dataset::Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Dataset::~Dataset() = default;
 
-absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Create(const std::string& dir, const DatasetOptions& options,
+absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Create(const std::string& dir,
+                                                         const DatasetOptions& options,
                                                          DataPosition start) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   auto impl = std::make_unique<Impl>(records::Manifest(), options);

@@ -57,9 +57,9 @@ class Dataset : public BatchSource {
   // Opens the corpus folder `dir` and indexes the records of options.split, so the first Next()
   // returns the batch at `start` (a position saved from an earlier run's Position()).
   // Fails with NotFound when `dir` does not exist, is empty, has no manifest.pbtxt or lacks a shard
-  // the manifest lists; InvalidArgument for bad options, a manifest that does not parse or validate,
-  // a TRAIN split with no records, or a `start` beyond its epoch; DataLoss (strict) naming the shard
-  // and byte offset of a bad record.
+  // the manifest lists; InvalidArgument for bad options, a manifest that does not parse or
+  // validate, a TRAIN split with no records, or a `start` beyond its epoch; DataLoss (strict)
+  // naming the shard and byte offset of a bad record.
   static absl::StatusOr<std::unique_ptr<Dataset>> Create(const std::string& dir,
                                                          const DatasetOptions& options,
                                                          DataPosition start = DataPosition());

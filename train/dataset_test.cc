@@ -55,7 +55,8 @@ DatasetOptions SmallOptions() {
   return o;
 }
 
-std::unique_ptr<Dataset> Open(const std::string& dir, const DatasetOptions& o, DataPosition start = {}) {
+std::unique_ptr<Dataset> Open(const std::string& dir, const DatasetOptions& o,
+                              DataPosition start = {}) {
   auto ds = Dataset::Create(dir, o, start);
   EXPECT_TRUE(ds.ok()) << ds.status();
   return ds.ok() ? *std::move(ds) : nullptr;
@@ -168,8 +169,8 @@ TEST(DatasetTest, StartBeyondTheEpochIsAnError) {
   auto bad = Dataset::Create(dir, o, {0, batches + 1});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(),
-            absl::StrCat("dataset: start position batch ", batches + 1, " is beyond epoch 0's ", batches,
-                         " batches (different data or batching options?)"));
+            absl::StrCat("dataset: start position batch ", batches + 1, " is beyond epoch 0's ",
+                         batches, " batches (different data or batching options?)"));
 }
 
 TEST(DatasetTest, FrameBudgetAndBatchSizeRespected) {
@@ -286,7 +287,8 @@ TEST(DatasetTest, ValidationIsOneDeterministicPass) {
   }
 }
 
-// Flips one payload byte of the third record of the first train shard; returns that record's offset.
+// Flips one payload byte of the third record of the first train shard; returns that record's
+// offset.
 uint64_t CorruptThirdRecord(const std::string& shard) {
   auto reader = records::RecordReader::Open(shard);
   EXPECT_TRUE(reader.ok());
@@ -329,7 +331,8 @@ TEST(DatasetTest, BitFlippedRecordIsSkippedWithWarningOrFailsStrict) {
     ASSERT_TRUE(b.ok()) << b.status();
     seen.insert(b->ids.begin(), b->ids.end());
   }
-  EXPECT_EQ(seen.size(), size_t(train - 1)) << "the rest of the shard and the other shards are read";
+  EXPECT_EQ(seen.size(), size_t(train - 1))
+      << "the rest of the shard and the other shards are read";
 
   o.strict = true;
   auto strict = Dataset::Create(dir, o);
@@ -345,14 +348,16 @@ TEST(DatasetTest, FolderErrors) {
 
   const std::string empty = NewDir("empty");
   EXPECT_EQ(Dataset::Create(empty, o).status(),
-            absl::NotFoundError(
-                absl::StrCat("data folder ", empty, " is empty (expected the output of //preprocess)")));
+            absl::NotFoundError(absl::StrCat("data folder ", empty,
+                                             " is empty (expected the output of //preprocess)")));
 
   const std::string no_manifest = NewDir("no_manifest");
-  std::fclose(std::fopen(absl::StrCat(no_manifest, "/train-00000-of-00001.tfrecord").c_str(), "wb"));
+  std::fclose(
+      std::fopen(absl::StrCat(no_manifest, "/train-00000-of-00001.tfrecord").c_str(), "wb"));
   EXPECT_EQ(Dataset::Create(no_manifest, o).status(),
-            absl::NotFoundError(absl::StrCat("data folder ", no_manifest,
-                                             " has no manifest.pbtxt (is it the output of //preprocess?)")));
+            absl::NotFoundError(
+                absl::StrCat("data folder ", no_manifest,
+                             " has no manifest.pbtxt (is it the output of //preprocess?)")));
 
   const std::string no_shard = MakeCorpus("no_shard");
   auto manifest = records::ReadManifest(no_shard);
@@ -368,7 +373,8 @@ TEST(DatasetTest, FolderErrors) {
             absl::InvalidArgumentError("dataset: prefetch_batches must be >= 1"));
 }
 
-// Destroying a loader whose threads are mid-prefetch must not hang or race (TSan checks the latter).
+// Destroying a loader whose threads are mid-prefetch must not hang or race (TSan checks the
+// latter).
 TEST(DatasetTest, DestroyWhilePrefetching) {
   const std::string dir = MakeCorpus("destroy");
   DatasetOptions o = SmallOptions();

@@ -64,7 +64,8 @@ absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(const std::stri
   for (int n = 1;; ++n) {
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) break;
-    if (errno != EEXIST || n > 1000) return records::ErrnoStatus(path, "cannot create event file", errno);
+    if (errno != EEXIST || n > 1000)
+      return records::ErrnoStatus(path, "cannot create event file", errno);
     path = absl::StrCat(base, ".", n);
   }
   std::unique_ptr<EventWriter> writer(new EventWriter(path, fd));
@@ -113,8 +114,8 @@ absl::Status EventWriter::AddScalar(const std::string& tag, int64_t step, double
   return WriteEvent(e);
 }
 
-absl::Status EventWriter::AddImagePng(const std::string& tag, int64_t step, const std::string& png, int width,
-                                      int height) {
+absl::Status EventWriter::AddImagePng(const std::string& tag, int64_t step, const std::string& png,
+                                      int width, int height) {
   // Signature, then the IHDR chunk: length, "IHDR", width, height, bit depth, colour type.
   static constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
   if (png.size() < 33 || png.compare(0, 8, kSignature, 8) != 0 || png.compare(12, 4, "IHDR") != 0) {
@@ -122,15 +123,23 @@ absl::Status EventWriter::AddImagePng(const std::string& tag, int64_t step, cons
   }
   const uint32_t png_width = BigEndian32(png, 16), png_height = BigEndian32(png, 20);
   if (png_width != uint32_t(width) || png_height != uint32_t(height)) {
-    return absl::InvalidArgumentError(absl::StrCat("event image ", tag, ": the PNG is ", png_width, "x",
-                                                   png_height, ", not ", width, "x", height));
+    return absl::InvalidArgumentError(absl::StrCat("event image ", tag, ": the PNG is ", png_width,
+                                                   "x", png_height, ", not ", width, "x", height));
   }
   int colorspace = 3;
   switch (static_cast<uint8_t>(png[25])) {
-    case 0: colorspace = 1; break;  // grey
-    case 4: colorspace = 2; break;  // grey + alpha
-    case 6: colorspace = 4; break;  // RGBA
-    default: colorspace = 3; break;  // RGB, palette
+    case 0:
+      colorspace = 1;
+      break;  // grey
+    case 4:
+      colorspace = 2;
+      break;  // grey + alpha
+    case 6:
+      colorspace = 4;
+      break;  // RGBA
+    default:
+      colorspace = 3;
+      break;  // RGB, palette
   }
   tensorboard::Event e;
   e.set_step(step);
@@ -144,14 +153,14 @@ absl::Status EventWriter::AddImagePng(const std::string& tag, int64_t step, cons
   return WriteEvent(e);
 }
 
-absl::Status EventWriter::AddAudioWav(const std::string& tag, int64_t step, const std::string& wav, int sample_rate,
-                                      int64_t num_samples) {
+absl::Status EventWriter::AddAudioWav(const std::string& tag, int64_t step, const std::string& wav,
+                                      int sample_rate, int64_t num_samples) {
   if (wav.size() < 12 || wav.compare(0, 4, "RIFF") != 0 || wav.compare(8, 4, "WAVE") != 0) {
     return absl::InvalidArgumentError(absl::StrCat("event audio ", tag, ": not a WAV file"));
   }
   if (sample_rate <= 0 || num_samples < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("event audio ", tag, ": bad sample rate ", sample_rate,
-                                                   " or length ", num_samples));
+    return absl::InvalidArgumentError(absl::StrCat("event audio ", tag, ": bad sample rate ",
+                                                   sample_rate, " or length ", num_samples));
   }
   int64_t channels = 1;
   if (wav.size() >= 24 && wav.compare(12, 4, "fmt ") == 0) {

@@ -22,13 +22,13 @@ inline constexpr char kEventFileVersion[] = "brain.Event:2";
 // "events.out.tfevents.<unix_seconds>.<hostname>", the name TensorBoard looks for.
 std::string EventFileName(int64_t unix_seconds, const std::string& hostname);
 
-// Writes one event file. Each Add* appends one event to the file right away (the OS holds it even if
-// the process dies); Flush() also fsyncs. Thread-safe.
+// Writes one event file. Each Add* appends one event to the file right away (the OS holds it even
+// if the process dies); Flush() also fsyncs. Thread-safe.
 class EventWriter : public MetricsSink {
  public:
   // Creates `logdir` (and missing parents) and in it a new file named by EventFileName(now, host)
-  // (with a ".N" suffix if that name is taken), then writes the file_version event. Fails naming the
-  // folder or file when either cannot be created or written.
+  // (with a ".N" suffix if that name is taken), then writes the file_version event. Fails naming
+  // the folder or file when either cannot be created or written.
   static absl::StatusOr<std::unique_ptr<EventWriter>> Create(const std::string& logdir);
   ~EventWriter() override;
   EventWriter(const EventWriter&) = delete;
@@ -42,8 +42,8 @@ class EventWriter : public MetricsSink {
                            int height) override;
   // A WAV file; fails with InvalidArgument when `wav` has no RIFF/WAVE header, the rate is not
   // positive or num_samples is negative. The channel count is taken from the header.
-  absl::Status AddAudioWav(const std::string& tag, int64_t step, const std::string& wav, int sample_rate,
-                           int64_t num_samples) override;
+  absl::Status AddAudioWav(const std::string& tag, int64_t step, const std::string& wav,
+                           int sample_rate, int64_t num_samples) override;
   // fflush + fsync; fails naming the file.
   absl::Status Flush() override;
 

@@ -131,7 +131,8 @@ TEST(EventWriterTest, WireFormatMatchesTensorFlowFieldNumbers) {
   image.mutable_image()->set_colorspace(3);
   image.mutable_image()->set_encoded_image_string("p");
   ASSERT_TRUE(image.SerializeToString(&bytes));
-  // image: field 4 (0x22); height (0x08), width (0x10), colorspace (0x18), encoded_image_string (0x22).
+  // image: field 4 (0x22); height (0x08), width (0x10), colorspace (0x18), encoded_image_string
+  // (0x22).
   EXPECT_EQ(bytes, std::string("\x22\x09\x08\x01\x10\x02\x18\x03\x22\x01p", 11));
 
   tensorboard::Summary::Value audio;
