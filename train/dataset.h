@@ -82,9 +82,8 @@ class Dataset : public BatchSource {
   const std::vector<std::string>& warnings() const;
   const records::Manifest& manifest() const;
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Dataset(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
