@@ -211,6 +211,52 @@ TEST(PipelineTest, StrictFailsWhenAnythingIsSkippedAndBadOptionsAreNamed) {
   EXPECT_THAT(std::string(RunPipeline(o, log).status().message()), HasSubstr("no_such_corpus: dataset folder not found"));
 }
 
+// testdata/corpus_bad (see its README.md): 3 good clips and one example of each bad input.
+TEST(PipelineTest, EachKindOfBadInputInTestdataIsNamedAndSkipped) {
+  constexpr char kBad[] = "testdata/corpus_bad";
+  constexpr double kSecondsTolerance = 1e-3;
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_bad");
+  std::ostringstream log;
+  PipelineOptions o = Options(kBad, out);
+  o.max_seconds = 1.5;
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 3);
+  const std::map<std::string, int64_t> expected_skips = {
+      {"bad_id", 2},         {"duplicate_id", 1},     {"empty_audio", 1},  {"empty_text", 1},
+      {"fields", 1},         {"missing_audio", 1},    {"non_finite_audio", 1}, {"silent_audio", 1},
+      {"too_long", 1},       {"truncated_audio", 1},  {"unreadable_audio", 1}, {"utf8", 1}};
+  EXPECT_EQ(s->skipped, expected_skips);
+  std::set<std::string> lines;
+  std::istringstream in(log.str());
+  for (std::string line; std::getline(in, line);) lines.insert(line);
+  const std::string m = absl::StrCat(kBad, "/metadata.csv:");
+  const std::string w = absl::StrCat(kBad, "/wavs/");
+  for (const std::string& expected : {
+           absl::StrCat(m, "10: expected 2 or 3 '|'-separated fields (id|text|normalized text), found 4"),
+           absl::StrCat(m, "11: invalid UTF-8"),
+           absl::StrCat(m, "12: empty text for id 'emptytext'"),
+           absl::StrCat(m, "13: unsafe id 'sub/dir' (empty, leading '.', path separator or control character)"),
+           absl::StrCat(m, "14: unsafe id '..' (empty, leading '.', path separator or control character)"),
+           absl::StrCat(m, "15: duplicate id 'good1' (first on line 1)"),
+           absl::StrCat(w, "missing.wav: missing audio (line 3 of metadata.csv; looked for .wav, .flac, .ogg)"),
+           absl::StrCat(w, "notaudio.wav: Format not recognised."),  // libsndfile 1.2's message
+           absl::StrCat(w, "truncated.wav: truncated: the header declares 8000 samples but the file holds 4000"),
+           absl::StrCat(w, "empty.wav: empty clip (0 samples)"),
+           absl::StrCat(w, "silent.wav: silent clip (peak 0)"),
+           absl::StrCat(w, "nonfinite.wav: 3 NaN/Inf samples"),
+           absl::StrCat(w, "long.wav: 2.00 s is longer than --max_seconds=1.5"),
+       }) {
+    EXPECT_EQ(lines.count(expected), 1u) << expected << "\nlog:\n" << log.str();
+  }
+  // Clips that could be read: truncated 0.25 s (what is there) + silent 0.5 + nonfinite 0.3 + long 2.0.
+  EXPECT_NEAR(s->seconds_skipped, 3.05, kSecondsTolerance);
+  EXPECT_NEAR(s->seconds_of_audio, 0.6 + 0.7 + 0.8, kSecondsTolerance);
+  EXPECT_THAT(FormatSummary(*s), HasSubstr("\nhours of audio (skipped)            0.001\n"));
+  const auto ids = ReadIds(out);
+  EXPECT_EQ(ids, (std::map<std::string, int>{{"good1", 1}, {"good2", 1}, {"good3", 1}}));
+}
+
 constexpr char kCorpusEn[] = "testdata/corpus_en";  // 12 espeak-ng sentences with exact TextGrids
 
 // Every record of `out`, by id.
