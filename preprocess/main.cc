@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
       "Usage: preprocess [--dataset=DIR] [--out=DIR] [flags]. Re-running resumes (completed shards are\n"
       "kept); bad lines and clips are reported one per line and skipped.");
   absl::ParseCommandLine(argc, argv);
+  lightspeech::preprocess::KeepLargeBuffersInHeap();
   using lightspeech::records::ResolveUserPath;
   const std::string ws = Workspace();
   lightspeech::preprocess::PipelineOptions o;

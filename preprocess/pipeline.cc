@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <malloc.h>
 #include <sndfile.h>
 
 #include <algorithm>
@@ -599,6 +600,11 @@ absl::Status MergeManifests(const std::string& out, std::ostream& log) {
   log << "wrote " << out << "/" << records::kManifestFileName << " (" << m.shards_size() << " shards, "
       << m.num_records() << " utterances)\n";
   return absl::OkStatus();
+}
+
+void KeepLargeBuffersInHeap() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 std::string FormatSummary(const PipelineSummary& s) {

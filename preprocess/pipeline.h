@@ -69,6 +69,12 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options, std:
 // any shard that is missing or incomplete.
 absl::Status MergeManifests(const std::string& out, std::ostream& log);
 
+// Keeps freed audio and mel buffers in the heap instead of returning them to the kernel (glibc
+// mallopt: mmap threshold 32 MiB, trim threshold 1 GiB). Each utterance allocates several buffers of
+// a few hundred KB, which glibc would otherwise mmap and unmap every time; the page faults cost
+// about a quarter of the job's CPU time. Process-wide, so the binary (not the library) calls it.
+void KeepLargeBuffersInHeap();
+
 // The table printed at the end of a run.
 std::string FormatSummary(const PipelineSummary& s);
 
