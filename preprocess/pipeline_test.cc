@@ -353,6 +353,13 @@ TEST(PipelineTest, MismatchedOrMissingAlignmentsAreNamedAndSkipped) {
   const std::string tg = absl::StrCat(dir, "/textgrids/");
   ASSERT_EQ(system(absl::StrCat("cp '", tg, "kjv_Ruth3_2_2.TextGrid' '", tg, "kjv_Job35_4_1.TextGrid'").c_str()), 0);
   ASSERT_EQ(::unlink(absl::StrCat(tg, "kjv_Psa50_2_1.TextGrid").c_str()), 0);
+  // Proverbs 5:17 with "thine" (word 5, its interval read from line 32) misspelt in its words tier.
+  const std::string prv = absl::StrCat(tg, "kjv_Prv5_17_1.TextGrid");
+  std::string text = *records::ReadFile(prv);
+  const size_t at = text.find("text = \"thine\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 15, "text = \"thin\"");
+  ASSERT_TRUE(records::WriteFileAtomically(prv, text).ok());
   auto grid = ReadAlignmentFile(absl::StrCat(tg, "kjv_Prv4_24_1.TextGrid"));
   ASSERT_TRUE(grid.ok());
   std::string lab;
@@ -367,12 +374,13 @@ TEST(PipelineTest, MismatchedOrMissingAlignmentsAreNamedAndSkipped) {
   std::ostringstream log;
   auto s = RunPipeline(AlignedOptions(dir, out), log);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ(s->utterances, 10);
-  const std::map<std::string, int64_t> expected_skips = {{"bad_alignment", 1}, {"missing_alignment", 1}};
+  EXPECT_EQ(s->utterances, 9);
+  const std::map<std::string, int64_t> expected_skips = {{"bad_alignment", 2}, {"missing_alignment", 1}};
   EXPECT_EQ(s->skipped, expected_skips);
   const std::string l = log.str();
   EXPECT_THAT(l, HasSubstr(absl::StrCat(tg, "kjv_Job35_4_1.TextGrid: alignment ends at 2.88553288 s = frame 249 "
                                         "but the audio has 229 frames (tolerance 2)\n")));
+  EXPECT_THAT(l, HasSubstr(absl::StrCat(prv, ":32: word 5 is 'thin' but the text has 'thine'\n")));
   EXPECT_THAT(l, HasSubstr(absl::StrCat(tg, "kjv_Psa50_2_1.TextGrid: missing alignment (looked for .TextGrid, .lab)\n")));
   const auto records = ReadRecords(out);
   const records::Utterance& from_lab = records.at("kjv_Prv4_24_1");
