@@ -329,6 +329,25 @@ TEST(PipelineTest, AlignmentsAndPhonemesGiveDurationsThatSumToTheFrames) {
   EXPECT_THAT(records.at("kjv_Job35_4_1").normalized_text(), ::testing::StartsWith("aI | w I2 l |"));
 }
 
+TEST(PipelineTest, WorkersDeriveTheSamePhoneTable) {
+  // Each worker phonemizes the whole metadata, so the plan (with its table) is the same on every
+  // worker, whatever shards it processes.
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_aligned_workers");
+  std::ostringstream log;
+  PipelineOptions o = AlignedOptions(kCorpusEn, out);
+  o.num_workers = 2;
+  o.worker_index = 1;
+  ASSERT_TRUE(RunPipeline(o, log).ok());
+  const std::string plan1 = *records::ReadFile(absl::StrCat(out, "/plan.pbtxt"));
+  o.worker_index = 0;
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->manifest_written);
+  EXPECT_EQ(*records::ReadFile(absl::StrCat(out, "/plan.pbtxt")), plan1);
+  EXPECT_THAT(plan1, HasSubstr("phonemizer: \"espeak:en-us\""));
+  EXPECT_EQ(ReadRecords(out).size(), 12u);
+}
+
 TEST(PipelineTest, AlignmentsWithoutPhonemesKeepIntervalsOnly) {
   const std::string out = absl::StrCat(::testing::TempDir(), "/out_aligned_chars");
   std::ostringstream log;
