@@ -36,6 +36,17 @@ ABSL_FLAG(bool, merge_manifests, false, "Only merge the workers' shard stats int
 ABSL_FLAG(double, max_seconds, 20.0, "Skip clips longer than this.");
 ABSL_FLAG(bool, strict, false, "Exit non-zero if any utterance is skipped.");
 ABSL_FLAG(bool, progress, true, "Show a progress line on a terminal.");
+ABSL_FLAG(std::string, alignments, "", "Folder of reference alignments, DIR/ID.TextGrid (Praat long or short "
+          "text format, tiers 'words' and 'phones') or DIR/ID.lab (HTK or festival). Stored in each record as "
+          "phone and word intervals in frames (plus per-symbol durations with --phonemizer). An utterance "
+          "whose alignment is missing (missing_alignment), unreadable, longer or shorter than its audio by "
+          "more than --alignment_tolerance_frames, or whose words or phones differ from its text "
+          "(bad_alignment) is reported with the file and the problem and skipped, never repaired.");
+ABSL_FLAG(int, alignment_tolerance_frames, 2, "Allowed difference between an alignment's end and the "
+          "audio's frame count; the last boundary is then moved to the audio's end.");
+ABSL_FLAG(std::string, phonemizer, "", "espeak:VOICE (e.g. espeak:en-us): symbols are espeak-ng phones of "
+          "the cleaned text with '|' between words (the inventory of tools:make_corpus TextGrids); the table "
+          "is <pad>, '|', then every phone of the whole metadata. Empty: the cleaner's characters.");
 ABSL_FLAG(int, sample_rate, 22050, "Feature sample rate (audio is resampled to it).");
 ABSL_FLAG(int, n_mels, 80, "Mel bins.");
 ABSL_FLAG(double, fmin, 0.0, "Lowest mel frequency (Hz).");
@@ -47,6 +58,7 @@ int main(int argc, char** argv) {
       "Usage: preprocess [--dataset=DIR] [--out=DIR] [flags]. Re-running resumes (completed shards are\n"
       "kept); bad lines and clips are reported one per line and skipped.");
   absl::ParseCommandLine(argc, argv);
+  lightspeech::preprocess::KeepLargeBuffersInHeap();
   using lightspeech::records::ResolveUserPath;
   const std::string ws = Workspace();
   lightspeech::preprocess::PipelineOptions o;
@@ -71,6 +83,9 @@ int main(int argc, char** argv) {
   o.max_seconds = absl::GetFlag(FLAGS_max_seconds);
   o.strict = absl::GetFlag(FLAGS_strict);
   o.progress = absl::GetFlag(FLAGS_progress);
+  o.alignments = absl::GetFlag(FLAGS_alignments).empty() ? "" : ResolveUserPath(absl::GetFlag(FLAGS_alignments));
+  o.alignment_tolerance_frames = absl::GetFlag(FLAGS_alignment_tolerance_frames);
+  o.phonemizer = absl::GetFlag(FLAGS_phonemizer);
   o.sample_rate = absl::GetFlag(FLAGS_sample_rate);
   o.n_mels = absl::GetFlag(FLAGS_n_mels);
   o.fmin = static_cast<float>(absl::GetFlag(FLAGS_fmin));

@@ -3,22 +3,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <malloc.h>
+#include <sndfile.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "features/audio.h"
 #include "features/log_mel.h"
 #include "google/protobuf/text_format.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "preprocess/alignment.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/metadata.h"
+#include "preprocess/phonemizer.h"
 #include "preprocess/symbols.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
@@ -35,6 +47,10 @@ using records::ShardInfo;
 
 constexpr char kPlanFile[] = "plan.pbtxt";
 constexpr char kStatsSuffix[] = ".stats.pbtxt";
+// Per-shard longest symbol duration (one integer), written before the stats sidecar when the records
+// carry durations; ShardInfo has no field for it.
+constexpr char kTokenFramesSuffix[] = ".max_token_frames";
+constexpr const char* kAlignmentExtensions[] = {".TextGrid", ".textgrid", ".lab"};
 constexpr const char* kAudioExtensions[] = {".wav", ".flac", ".ogg", ".WAV", ".FLAC"};
 constexpr float kSilencePeak = 1e-4f;  // a clip whose peak is below this is "silent"
 
@@ -43,6 +59,7 @@ struct PlannedShard {
   records::Split split;
   std::vector<const MetadataEntry*> entries;
   std::vector<std::string> cleaned;  // normalized text per entry
+  std::vector<std::vector<std::string>> phones;  // per entry, when a phonemizer is used
 };
 
 // Serialized logging from worker threads.
@@ -90,6 +107,55 @@ std::string FindAudio(const std::string& dataset, const std::string& id) {
   return "";
 }
 
+std::string FindAlignment(const std::string& dir, const std::string& id) {
+  for (const char* ext : kAlignmentExtensions) {
+    std::string p = absl::StrCat(dir, "/", id, ext);
+    if (records::IsRegularFile(p)) return p;
+  }
+  return "";
+}
+
+uint32_t Le32(const unsigned char* b) { return b[0] | b[1] << 8 | b[2] << 16 | uint32_t(b[3]) << 24; }
+
+// Samples per channel the file's header promises, or -1 when unknown (libsndfile cannot open it, or
+// a streamed WAV with no size). For RIFF/WAVE the data chunk's declared size is used, because
+// libsndfile silently shortens a WAV whose data chunk runs past the end of the file.
+int64_t DeclaredFrames(const std::string& path) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  if (f == nullptr) return -1;
+  sf_close(f);
+  int64_t frames = info.frames;
+  if ((info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV) return frames;
+  std::FILE* fp = std::fopen(path.c_str(), "rb");
+  if (fp == nullptr) return frames;
+  unsigned char head[12], chunk[8], fmt[16];
+  uint32_t block_align = 0;
+  if (std::fread(head, 1, 12, fp) == 12 && std::memcmp(head, "RIFF", 4) == 0) {
+    while (std::fread(chunk, 1, 8, fp) == 8) {
+      const uint32_t size = Le32(chunk + 4);
+      if (std::memcmp(chunk, "fmt ", 4) == 0 && size >= 16 && std::fread(fmt, 1, 16, fp) == 16) {
+        block_align = fmt[12] | fmt[13] << 8;
+        if (std::fseek(fp, static_cast<long>(size - 16 + (size & 1)), SEEK_CUR) != 0) break;
+      } else if (std::memcmp(chunk, "data", 4) == 0) {
+        if (block_align > 0 && size != 0xFFFFFFFFu) frames = size / block_align;
+        break;
+      } else if (std::fseek(fp, static_cast<long>(size + (size & 1)), SEEK_CUR) != 0) {
+        break;
+      }
+    }
+  }
+  std::fclose(fp);
+  return frames;
+}
+
+// "read audio 'PATH': what" -> "what" (the caller prints the path once).
+std::string WithoutPathPrefix(absl::string_view message, const std::string& path) {
+  const std::string prefix = absl::StrCat("read audio '", path, "': ");
+  if (absl::StartsWith(message, prefix)) message.remove_prefix(prefix.size());
+  return std::string(message);
+}
+
 absl::StatusOr<ShardInfo> ReadStats(const std::string& path) {
   absl::StatusOr<std::string> text = records::ReadFile(path);
   if (!text.ok()) return text.status();
@@ -122,6 +188,7 @@ Manifest MakePlanManifest(const PipelineOptions& o, const SymbolTable& table, Cl
   auto* s = m.mutable_symbols();
   for (const auto& sym : table.symbols()) s->add_symbols(sym);
   s->set_cleaner(std::string(CleanerName(cleaner)));
+  s->set_phonemizer(o.phonemizer);
   s->set_pad_id(SymbolTable::pad_id());
   return m;
 }
@@ -151,6 +218,16 @@ absl::Status PipelineOptions::Validate() const {
         absl::StrCat("--worker_index must be in [0, --num_workers) (got ", worker_index, " of ", num_workers, ")"));
   }
   if (!(max_seconds > 0)) return absl::InvalidArgumentError("--max_seconds must be > 0");
+  if (alignment_tolerance_frames < 0) {
+    return absl::InvalidArgumentError("--alignment_tolerance_frames must be >= 0");
+  }
+  if (!alignments.empty() && !records::IsDirectory(alignments)) {
+    return absl::InvalidArgumentError(absl::StrCat("--alignments: ", alignments, ": not a folder"));
+  }
+  if (!phonemizer.empty() && !absl::StartsWith(phonemizer, "espeak:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--phonemizer: expected 'espeak:VOICE', got '", phonemizer, "'"));
+  }
   if (auto s = ParseCleanerKind(cleaner); !s.ok()) return s.status();
   return MelOptions(*this).Validate();
 }
@@ -174,8 +251,15 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   const CleanerKind kind = *ParseCleanerKind(o.cleaner);
   absl::StatusOr<std::unique_ptr<TextCleaner>> cleaner = TextCleaner::Create(kind);
   if (!cleaner.ok()) return cleaner.status();
+  std::unique_ptr<Phonemizer> phonemizer;
+  if (!o.phonemizer.empty()) {
+    absl::StatusOr<std::unique_ptr<Phonemizer>> p = Phonemizer::Create(o.phonemizer);
+    if (!p.ok()) return p.status();
+    phonemizer = *std::move(p);
+  }
   std::vector<const MetadataEntry*> usable;
   std::vector<std::string> cleaned;
+  std::vector<std::vector<std::string>> phones;
   for (const auto& e : metadata->entries) {
     absl::StatusOr<std::string> c = (*cleaner)->Clean(e.normalized_text);
     if (!c.ok()) {
@@ -183,13 +267,40 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       ++summary.skipped["empty_text"];
       continue;
     }
+    if (phonemizer != nullptr) {
+      // espeak-ng reads case and punctuation ("I will" and "i will" differ), so it gets the metadata's
+      // normalized text as written, exactly what tools:make_corpus synthesized, not the cleaner's output.
+      absl::StatusOr<std::vector<std::string>> p = phonemizer->Phonemize(e.normalized_text);
+      if (p.ok() && p->empty()) p = absl::InvalidArgumentError("no phones");
+      if (!p.ok()) {
+        log.Line(absl::StrCat(o.dataset, "/metadata.csv:", e.line, ": phonemizer: ", p.status().message(),
+                              " (id '", e.id, "')"));
+        ++summary.skipped["phonemizer"];
+        continue;
+      }
+      phones.push_back(*std::move(p));
+    }
     usable.push_back(&e);
     cleaned.push_back(*std::move(c));
   }
   if (usable.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(o.dataset, "/metadata.csv: no usable utterances"));
   }
-  const SymbolTable table = kind == CleanerKind::kEnglish ? SymbolTable::English() : SymbolTable::FromTexts(cleaned);
+  // Phones: <pad>, the word separator, then every phone of the whole metadata in byte order, so
+  // every worker derives the same table.
+  absl::StatusOr<SymbolTable> table_or = SymbolTable::English();
+  if (phonemizer != nullptr) {
+    std::set<std::string> inventory;
+    for (const auto& p : phones) inventory.insert(p.begin(), p.end());
+    inventory.erase(kWordSeparator);
+    std::vector<std::string> list = {SymbolTable::kPad, kWordSeparator};
+    list.insert(list.end(), inventory.begin(), inventory.end());
+    table_or = SymbolTable::FromList(std::move(list));
+  } else if (kind != CleanerKind::kEnglish) {
+    table_or = SymbolTable::FromTexts(cleaned);
+  }
+  if (!table_or.ok()) return table_or.status();
+  const SymbolTable table = *std::move(table_or);
 
   // 2. Plan: utterance -> split -> shard, pure functions of the id.
   const int num_train = o.num_shards > 0 ? o.num_shards
@@ -204,6 +315,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
     const int index = split == records::TRAIN ? records::ShardForId(id, num_train) : num_train + records::ShardForId(id, num_val);
     shards[index].entries.push_back(usable[k]);
     shards[index].cleaned.push_back(cleaned[k]);
+    if (phonemizer != nullptr) shards[index].phones.push_back(phones[k]);
   }
 
   // 3. Output folder and the plan every worker agrees on.
@@ -234,6 +346,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       }
     }
     ::unlink(stats.c_str());  // a shard without valid stats is redone from scratch
+    ::unlink((path + kTokenFramesSuffix).c_str());
     todo.push_back(g);
     total_utts += static_cast<int64_t>(shards[g].entries.size());
   }
@@ -246,6 +359,10 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   std::mutex mu;  // guards summary and first_error
   absl::Status first_error;
   double audio_seconds_total = 0;
+  FrameOptions frame_options;
+  frame_options.sample_rate = o.sample_rate;
+  frame_options.hop = o.hop_length;
+  frame_options.tolerance_frames = o.alignment_tolerance_frames;
   auto worker = [&]() {
     records::Utterance u;
     std::string payload;
@@ -265,11 +382,14 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       info.set_path(shard.name);
       info.set_split(shard.split);
       std::map<std::string, int64_t> skipped;
+      double seconds_skipped = 0;
+      int64_t max_token_frames = 0;
       for (size_t k = 0; k < shard.entries.size() && status.ok(); ++k) {
         const MetadataEntry& e = *shard.entries[k];
-        auto skip = [&](const std::string& reason, const std::string& message) {
+        auto skip = [&](const std::string& reason, const std::string& message, double seconds = 0) {
           log.Line(message);
           ++skipped[reason];
+          seconds_skipped += seconds;
         };
         const std::string audio_path = FindAudio(o.dataset, e.id);
         done.fetch_add(1);
@@ -278,38 +398,100 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
                                              " of metadata.csv; looked for .wav, .flac, .ogg)"));
           continue;
         }
-        absl::StatusOr<features::Audio> audio = features::ReadAudio(audio_path, o.sample_rate);
-        if (!audio.ok()) {
-          skip("unreadable_audio", absl::StrCat(audio_path, ": ", audio.status().message()));
+        const int64_t declared = DeclaredFrames(audio_path);
+        if (declared == 0) {
+          skip("empty_audio", absl::StrCat(audio_path, ": empty clip (0 samples)"));
           continue;
         }
-        if (audio->stats.non_finite > 0) {
-          skip("non_finite_audio", absl::StrCat(audio_path, ": ", audio->stats.non_finite, " NaN/Inf samples"));
+        absl::StatusOr<features::Audio> audio = features::ReadAudio(audio_path, o.sample_rate);
+        if (!audio.ok()) {
+          skip("unreadable_audio",
+               absl::StrCat(audio_path, ": ", WithoutPathPrefix(audio.status().message(), audio_path)));
           continue;
         }
         const double seconds = double(audio->samples.size()) / o.sample_rate;
+        if (declared > audio->stats.source_frames) {
+          skip("truncated_audio",
+               absl::StrCat(audio_path, ": truncated: the header declares ", declared,
+                            " samples but the file holds ", audio->stats.source_frames),
+               seconds);
+          continue;
+        }
+        if (audio->stats.non_finite > 0) {
+          skip("non_finite_audio", absl::StrCat(audio_path, ": ", audio->stats.non_finite, " NaN/Inf samples"),
+               seconds);
+          continue;
+        }
         if (seconds > o.max_seconds) {
-          skip("too_long", absl::StrFormat("%s: %.2f s is longer than --max_seconds=%g", audio_path, seconds, o.max_seconds));
+          skip("too_long", absl::StrFormat("%s: %.2f s is longer than --max_seconds=%g", audio_path, seconds, o.max_seconds),
+               seconds);
           continue;
         }
         if (audio->samples.empty() || audio->stats.peak < kSilencePeak) {
-          skip("silent_audio", absl::StrFormat("%s: empty or silent clip (peak %.2g)", audio_path, audio->stats.peak));
+          skip("silent_audio", absl::StrFormat("%s: silent clip (peak %.2g)", audio_path, audio->stats.peak),
+               seconds);
           continue;
         }
         if (auto s = log_mel->Compute(audio->samples, &mel); !s.ok()) {
           skip("unreadable_audio", absl::StrCat(audio_path, ": ", s.message()));
           continue;
         }
+        const int64_t n_frames = static_cast<int64_t>(mel.size() / o.n_mels);
         u.Clear();
+        if (!o.alignments.empty()) {
+          const std::string alignment_path = FindAlignment(o.alignments, e.id);
+          if (alignment_path.empty()) {
+            skip("missing_alignment", absl::StrCat(o.alignments, "/", e.id,
+                                                   ".TextGrid: missing alignment (looked for .TextGrid, .lab)"),
+                 seconds);
+            continue;
+          }
+          absl::StatusOr<Alignment> alignment = ReadAlignmentFile(alignment_path);
+          absl::StatusOr<FrameAlignment> frames =
+              alignment.ok() ? ToFrames(*alignment, n_frames, frame_options) : alignment.status();
+          absl::Status checked = frames.ok() ? CheckWords(*alignment, e.normalized_text) : frames.status();
+          absl::StatusOr<std::vector<int64_t>> durations = std::vector<int64_t>{};
+          if (checked.ok() && !shard.phones.empty()) {
+            durations = SymbolDurations(*frames, shard.phones[k], kWordSeparator, alignment_path);
+            checked = durations.status();
+          }
+          if (!checked.ok()) {
+            skip("bad_alignment", std::string(checked.message()), seconds);
+            continue;
+          }
+          records::ReferenceAlignment* ra = u.mutable_alignment();
+          ra->set_source(alignment_path);
+          for (const FrameInterval& iv : frames->phones) {
+            records::Interval* r = ra->add_phones();
+            r->set_start_frame(static_cast<int32_t>(iv.start));
+            r->set_end_frame(static_cast<int32_t>(iv.end));
+            r->set_label(iv.label);
+          }
+          for (const FrameInterval& iv : frames->words) {
+            records::Interval* r = ra->add_words();
+            r->set_start_frame(static_cast<int32_t>(iv.start));
+            r->set_end_frame(static_cast<int32_t>(iv.end));
+            r->set_label(iv.label);
+          }
+          for (int64_t d : *durations) {
+            ra->add_durations(static_cast<int32_t>(d));
+            max_token_frames = std::max(max_token_frames, d);
+          }
+        }
         u.set_format_version(records::kUtteranceFormatVersion);
         u.set_id(e.id);
         u.set_text(e.text);
-        u.set_normalized_text(shard.cleaned[k]);
-        for (int id : table.Encode(shard.cleaned[k], nullptr)) u.add_symbol_ids(id);
+        if (shard.phones.empty()) {
+          u.set_normalized_text(shard.cleaned[k]);
+          for (int id : table.Encode(shard.cleaned[k], nullptr)) u.add_symbol_ids(id);
+        } else {
+          u.set_normalized_text(absl::StrJoin(shard.phones[k], " "));
+          for (const std::string& p : shard.phones[k]) u.add_symbol_ids(table.Find(p));
+        }
         u.set_sample_rate(o.sample_rate);
         u.set_hop_length(o.hop_length);
         u.set_n_mels(o.n_mels);
-        u.set_n_frames(static_cast<int>(mel.size() / o.n_mels));
+        u.set_n_frames(static_cast<int>(n_frames));
         u.set_num_samples(static_cast<int64_t>(audio->samples.size()));
         u.mutable_mel()->Add(mel.begin(), mel.end());
         status = records::EncodeUtterance(u, &payload);
@@ -328,6 +510,9 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
         info.set_num_bytes((*writer)->num_bytes());
         status = (*writer)->Finish();
       }
+      if (status.ok() && max_token_frames > 0) {
+        status = records::WriteFileAtomically(path + kTokenFramesSuffix, absl::StrCat(max_token_frames, "\n"));
+      }
       if (status.ok()) {
         std::string text;
         google::protobuf::TextFormat::PrintToString(info, &text);
@@ -335,6 +520,8 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       }
       std::lock_guard<std::mutex> lock(mu);
       for (const auto& [reason, n] : skipped) summary.skipped[reason] += n;
+      summary.seconds_skipped += seconds_skipped;
+      summary.max_token_frames = std::max(summary.max_token_frames, max_token_frames);
       if (!status.ok()) {
         if (first_error.ok()) first_error = status;
         return;
@@ -386,6 +573,16 @@ absl::Status MergeManifests(const std::string& out, std::ostream& log) {
     absl::StatusOr<ShardInfo> info = ReadStats(stats);
     if (!info.ok()) return info.status();
     *m.add_shards() = *info;
+    const std::string token_frames = absl::StrCat(out, "/", n, kTokenFramesSuffix);
+    if (records::IsRegularFile(token_frames)) {
+      absl::StatusOr<std::string> text = records::ReadFile(token_frames);
+      if (!text.ok()) return text.status();
+      int v = 0;
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) {
+        return absl::DataLossError(absl::StrCat(token_frames, ": expected one integer"));
+      }
+      m.set_max_token_frames(std::max(m.max_token_frames(), v));
+    }
     const size_t of = n.rfind("-of-");
     const std::string split(records::SplitName(info->split()));
     splits[split].first += 1;
@@ -405,6 +602,11 @@ absl::Status MergeManifests(const std::string& out, std::ostream& log) {
   return absl::OkStatus();
 }
 
+void KeepLargeBuffersInHeap() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 std::string FormatSummary(const PipelineSummary& s) {
   std::string out;
   int64_t skipped = 0;
@@ -413,7 +615,11 @@ std::string FormatSummary(const PipelineSummary& s) {
   absl::StrAppendFormat(&out, "%-28s %12d\n", "utterances resumed", s.resumed_utterances);
   absl::StrAppendFormat(&out, "%-28s %12.3f\n", "hours of audio (written)", s.seconds_of_audio / 3600);
   absl::StrAppendFormat(&out, "%-28s %12d\n", "skipped", skipped);
+  absl::StrAppendFormat(&out, "%-28s %12.3f\n", "hours of audio (skipped)", s.seconds_skipped / 3600);
   for (const auto& [reason, n] : s.skipped) absl::StrAppendFormat(&out, "  %-26s %12d\n", reason, n);
+  if (s.max_token_frames > 0) {
+    absl::StrAppendFormat(&out, "%-28s %12d\n", "longest symbol (frames)", s.max_token_frames);
+  }
   absl::StrAppendFormat(&out, "%-28s %12d\n", "shards written", s.shards_written);
   absl::StrAppendFormat(&out, "%-28s %12d\n", "shards resumed", s.shards_resumed);
   absl::StrAppendFormat(&out, "%-28s %12.2f\n", "wall time (s)", s.wall_seconds);

@@ -25,6 +25,17 @@ struct PipelineOptions {
   double max_seconds = 20.0;      // longer clips are skipped
   bool strict = false;            // any skipped utterance makes the job fail
   bool progress = true;           // a progress line on stderr when it is a terminal
+  // Reference alignments: a folder with ID.TextGrid or ID.lab per utterance (empty: none). When set,
+  // every written record carries one; an utterance whose alignment is missing or disagrees with its
+  // audio length, words (checked against the metadata's normalized text, the transcript an aligner
+  // saw) or phones is skipped ("missing_alignment", "bad_alignment").
+  std::string alignments;
+  int alignment_tolerance_frames = 2;  // allowed |alignment end - n_frames|, in frames
+  // "espeak:VOICE": the symbols are espeak-ng phones (preprocess/phonemizer.h) of the metadata's
+  // normalized text as written (espeak-ng reads case and punctuation; the cleaner only rejects empty
+  // texts) with "|" between words, and the table is derived from the whole metadata. Empty: the
+  // cleaner's characters.
+  std::string phonemizer;
   int sample_rate = 22050, n_fft = 1024, hop_length = 256, win_length = 1024, n_mels = 80;
   float fmin = 0.0f, fmax = 8000.0f;
 
@@ -36,6 +47,8 @@ struct PipelineSummary {
   int64_t utterances = 0;     // written by this run (not counting resumed shards)
   int64_t resumed_utterances = 0;
   double seconds_of_audio = 0;
+  double seconds_skipped = 0;  // audio of skipped clips that could be read (missing/unreadable: unknown)
+  int64_t max_token_frames = 0;  // longest symbol duration written by this run (phonemizer + alignments)
   std::map<std::string, int64_t> skipped;  // reason -> count (metadata problems included)
   int shards_written = 0;
   int shards_resumed = 0;
@@ -44,6 +57,9 @@ struct PipelineSummary {
 };
 
 // Runs the job, printing each skipped utterance ("FILE: problem") and the progress line to `log`.
+// Skip reasons: the metadata's (see metadata.h), "empty_text", "phonemizer", "missing_audio",
+// "unreadable_audio", "empty_audio", "truncated_audio", "non_finite_audio", "too_long",
+// "silent_audio", "missing_alignment", "bad_alignment".
 // Fails when the dataset or output folder cannot be used, on an I/O error while writing (the partial
 // shard is discarded, completed shards are kept), or with --strict when anything was skipped.
 // Re-running resumes: a shard whose file and stats sidecar both exist is not redone.
@@ -52,6 +68,12 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options, std:
 // Merges the per-shard stats of a folder written by several workers into manifest.pbtxt; fails naming
 // any shard that is missing or incomplete.
 absl::Status MergeManifests(const std::string& out, std::ostream& log);
+
+// Keeps freed audio and mel buffers in the heap instead of returning them to the kernel (glibc
+// mallopt: mmap threshold 32 MiB, trim threshold 1 GiB). Each utterance allocates several buffers of
+// a few hundred KB, which glibc would otherwise mmap and unmap every time; the page faults cost
+// about a quarter of the job's CPU time. Process-wide, so the binary (not the library) calls it.
+void KeepLargeBuffersInHeap();
 
 // The table printed at the end of a run.
 std::string FormatSummary(const PipelineSummary& s);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "features/audio.h"
 #include "gmock/gmock.h"
+#include "preprocess/alignment.h"
 #include "gtest/gtest.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
@@ -138,7 +140,7 @@ TEST(PipelineTest, GoodUtterancesLandOnceAndEachBadKindIsNamed) {
   EXPECT_THAT(l, HasSubstr("metadata.csv:16: invalid UTF-8"));
   EXPECT_THAT(l, HasSubstr("metadata.csv:17: empty text after cleaning (id 'emptytext')"));
   EXPECT_THAT(l, HasSubstr("wavs/missing.wav: missing audio (line 18 of metadata.csv"));
-  EXPECT_THAT(l, HasSubstr("wavs/silent.wav: empty or silent clip"));
+  EXPECT_THAT(l, HasSubstr("wavs/silent.wav: silent clip (peak 0)"));
   EXPECT_THAT(l, HasSubstr("wavs/nan.wav: 1 NaN/Inf samples"));
   EXPECT_THAT(l, HasSubstr("wavs/long.wav: 3.50 s is longer than --max_seconds=3"));
   EXPECT_THAT(l, HasSubstr("wavs/corrupt.wav: "));
@@ -207,6 +209,205 @@ TEST(PipelineTest, StrictFailsWhenAnythingIsSkippedAndBadOptionsAreNamed) {
   EXPECT_EQ(RunPipeline(o, log).status().message(), "--worker_index must be in [0, --num_workers) (got 3 of 1)");
   o = Options(absl::StrCat(::testing::TempDir(), "/no_such_corpus"), absl::StrCat(::testing::TempDir(), "/out_e"));
   EXPECT_THAT(std::string(RunPipeline(o, log).status().message()), HasSubstr("no_such_corpus: dataset folder not found"));
+}
+
+// testdata/corpus_bad (see its README.md): 3 good clips and one example of each bad input.
+TEST(PipelineTest, EachKindOfBadInputInTestdataIsNamedAndSkipped) {
+  constexpr char kBad[] = "testdata/corpus_bad";
+  constexpr double kSecondsTolerance = 1e-3;
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_bad");
+  std::ostringstream log;
+  PipelineOptions o = Options(kBad, out);
+  o.max_seconds = 1.5;
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 3);
+  const std::map<std::string, int64_t> expected_skips = {
+      {"bad_id", 2},         {"duplicate_id", 1},     {"empty_audio", 1},  {"empty_text", 1},
+      {"fields", 1},         {"missing_audio", 1},    {"non_finite_audio", 1}, {"silent_audio", 1},
+      {"too_long", 1},       {"truncated_audio", 1},  {"unreadable_audio", 1}, {"utf8", 1}};
+  EXPECT_EQ(s->skipped, expected_skips);
+  std::set<std::string> lines;
+  std::istringstream in(log.str());
+  for (std::string line; std::getline(in, line);) lines.insert(line);
+  const std::string m = absl::StrCat(kBad, "/metadata.csv:");
+  const std::string w = absl::StrCat(kBad, "/wavs/");
+  for (const std::string& expected : {
+           absl::StrCat(m, "10: expected 2 or 3 '|'-separated fields (id|text|normalized text), found 4"),
+           absl::StrCat(m, "11: invalid UTF-8"),
+           absl::StrCat(m, "12: empty text for id 'emptytext'"),
+           absl::StrCat(m, "13: unsafe id 'sub/dir' (empty, leading '.', path separator or control character)"),
+           absl::StrCat(m, "14: unsafe id '..' (empty, leading '.', path separator or control character)"),
+           absl::StrCat(m, "15: duplicate id 'good1' (first on line 1)"),
+           absl::StrCat(w, "missing.wav: missing audio (line 3 of metadata.csv; looked for .wav, .flac, .ogg)"),
+           absl::StrCat(w, "notaudio.wav: Format not recognised."),  // libsndfile 1.2's message
+           absl::StrCat(w, "truncated.wav: truncated: the header declares 8000 samples but the file holds 4000"),
+           absl::StrCat(w, "empty.wav: empty clip (0 samples)"),
+           absl::StrCat(w, "silent.wav: silent clip (peak 0)"),
+           absl::StrCat(w, "nonfinite.wav: 3 NaN/Inf samples"),
+           absl::StrCat(w, "long.wav: 2.00 s is longer than --max_seconds=1.5"),
+       }) {
+    EXPECT_EQ(lines.count(expected), 1u) << expected << "\nlog:\n" << log.str();
+  }
+  // Clips that could be read: truncated 0.25 s (what is there) + silent 0.5 + nonfinite 0.3 + long 2.0.
+  EXPECT_NEAR(s->seconds_skipped, 3.05, kSecondsTolerance);
+  EXPECT_NEAR(s->seconds_of_audio, 0.6 + 0.7 + 0.8, kSecondsTolerance);
+  EXPECT_THAT(FormatSummary(*s), HasSubstr("\nhours of audio (skipped)            0.001\n"));
+  const auto ids = ReadIds(out);
+  EXPECT_EQ(ids, (std::map<std::string, int>{{"good1", 1}, {"good2", 1}, {"good3", 1}}));
+}
+
+constexpr char kCorpusEn[] = "testdata/corpus_en";  // 12 espeak-ng sentences with exact TextGrids
+
+// Every record of `out`, by id.
+std::map<std::string, records::Utterance> ReadRecords(const std::string& out) {
+  std::map<std::string, records::Utterance> all;
+  auto m = records::ReadManifest(out);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  if (!m.ok()) return all;
+  for (const auto& s : m->shards()) {
+    auto r = records::RecordReader::Open(absl::StrCat(out, "/", s.path()));
+    EXPECT_TRUE(r.ok());
+    std::string payload;
+    for (;;) {
+      auto more = (*r)->Next(&payload);
+      if (!more.ok() || !*more) break;
+      records::Utterance u;
+      EXPECT_TRUE(records::DecodeUtterance(payload, s.path(), &u).ok());
+      all[u.id()] = u;
+    }
+  }
+  return all;
+}
+
+PipelineOptions AlignedOptions(const std::string& dataset, const std::string& out) {
+  PipelineOptions o = Options(dataset, out);
+  o.max_seconds = 20;
+  o.alignments = absl::StrCat(dataset, "/textgrids");
+  o.phonemizer = "espeak:en-us";
+  return o;
+}
+
+TEST(PipelineTest, AlignmentsAndPhonemesGiveDurationsThatSumToTheFrames) {
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_aligned");
+  std::ostringstream log;
+  auto s = RunPipeline(AlignedOptions(kCorpusEn, out), log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 12) << log.str();
+  EXPECT_TRUE(s->skipped.empty()) << log.str();
+  auto m = records::ReadManifest(out);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->symbols().phonemizer(), "espeak:en-us");
+  ASSERT_GE(m->symbols().symbols_size(), 3);
+  EXPECT_EQ(m->symbols().symbols(0), "<pad>");
+  EXPECT_EQ(m->symbols().symbols(1), "|");
+  const auto records = ReadRecords(out);
+  ASSERT_EQ(records.size(), 12u);
+  int64_t longest = 0;
+  for (const auto& [id, u] : records) {
+    const auto& a = u.alignment();
+    EXPECT_EQ(a.source(), absl::StrCat(kCorpusEn, "/textgrids/", id, ".TextGrid"));
+    ASSERT_EQ(a.durations_size(), u.symbol_ids_size()) << id;
+    int64_t sum = 0;
+    for (int i = 0; i < a.durations_size(); ++i) {
+      sum += a.durations(i);
+      longest = std::max<int64_t>(longest, a.durations(i));
+      EXPECT_GE(a.durations(i), 0) << id;
+    }
+    EXPECT_EQ(sum, u.n_frames()) << id;
+    ASSERT_GT(a.words_size(), 0) << id;
+    ASSERT_GT(a.phones_size(), 0) << id;
+    EXPECT_EQ(a.phones(0).start_frame(), 0) << id;
+    EXPECT_EQ(a.phones(a.phones_size() - 1).end_frame(), u.n_frames()) << id;
+    EXPECT_EQ(a.words(a.words_size() - 1).end_frame(), u.n_frames()) << id;
+    for (int i = 1; i < a.phones_size(); ++i) EXPECT_EQ(a.phones(i).start_frame(), a.phones(i - 1).end_frame());
+  }
+  EXPECT_GT(longest, 0);
+  EXPECT_EQ(m->max_token_frames(), longest);
+  EXPECT_EQ(s->max_token_frames, longest);
+  // The Job 35:4 sentence starts with "I": phones of the text as written, not of the lowercased text.
+  EXPECT_THAT(records.at("kjv_Job35_4_1").normalized_text(), ::testing::StartsWith("aI | w I2 l |"));
+}
+
+TEST(PipelineTest, WorkersDeriveTheSamePhoneTable) {
+  // Each worker phonemizes the whole metadata, so the plan (with its table) is the same on every
+  // worker, whatever shards it processes.
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_aligned_workers");
+  std::ostringstream log;
+  PipelineOptions o = AlignedOptions(kCorpusEn, out);
+  o.num_workers = 2;
+  o.worker_index = 1;
+  ASSERT_TRUE(RunPipeline(o, log).ok());
+  const std::string plan1 = *records::ReadFile(absl::StrCat(out, "/plan.pbtxt"));
+  o.worker_index = 0;
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->manifest_written);
+  EXPECT_EQ(*records::ReadFile(absl::StrCat(out, "/plan.pbtxt")), plan1);
+  EXPECT_THAT(plan1, HasSubstr("phonemizer: \"espeak:en-us\""));
+  EXPECT_EQ(ReadRecords(out).size(), 12u);
+}
+
+TEST(PipelineTest, AlignmentsWithoutPhonemesKeepIntervalsOnly) {
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_aligned_chars");
+  std::ostringstream log;
+  PipelineOptions o = AlignedOptions(kCorpusEn, out);
+  o.phonemizer = "";
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 12);
+  for (const auto& [id, u] : ReadRecords(out)) {
+    EXPECT_EQ(u.alignment().durations_size(), 0) << id;
+    EXPECT_GT(u.alignment().words_size(), 0) << id;
+  }
+  EXPECT_EQ(records::ReadManifest(out)->max_token_frames(), 0);
+}
+
+TEST(PipelineTest, MismatchedOrMissingAlignmentsAreNamedAndSkipped) {
+  // A copy of corpus_en where one TextGrid belongs to another utterance (Ruth 3:2 lasts 2.886 s =
+  // frame round(2.886 * 22050 / 256) = 249, Job 35:4 has 229 frames), one is missing and one is
+  // replaced by an HTK .lab of the same phones (read like the TextGrid, without words).
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/corpus_mismatch");
+  ASSERT_EQ(system(absl::StrCat("rm -rf '", dir, "' && cp -rL ", kCorpusEn, " '", dir, "' && chmod -R u+w '", dir, "'").c_str()), 0);
+  const std::string tg = absl::StrCat(dir, "/textgrids/");
+  ASSERT_EQ(system(absl::StrCat("cp '", tg, "kjv_Ruth3_2_2.TextGrid' '", tg, "kjv_Job35_4_1.TextGrid'").c_str()), 0);
+  ASSERT_EQ(::unlink(absl::StrCat(tg, "kjv_Psa50_2_1.TextGrid").c_str()), 0);
+  // Proverbs 5:17 with "thine" (word 5, its interval read from line 32) misspelt in its words tier.
+  const std::string prv = absl::StrCat(tg, "kjv_Prv5_17_1.TextGrid");
+  std::string text = *records::ReadFile(prv);
+  const size_t at = text.find("text = \"thine\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 15, "text = \"thin\"");
+  ASSERT_TRUE(records::WriteFileAtomically(prv, text).ok());
+  auto grid = ReadAlignmentFile(absl::StrCat(tg, "kjv_Prv4_24_1.TextGrid"));
+  ASSERT_TRUE(grid.ok());
+  std::string lab;
+  for (const Interval& iv : grid->phones) {
+    absl::StrAppend(&lab, std::llround(iv.start * 1e7), " ", std::llround(iv.end * 1e7), " ",
+                    iv.label.empty() ? "sil" : iv.label, "\n");
+  }
+  ASSERT_TRUE(records::WriteFileAtomically(absl::StrCat(tg, "kjv_Prv4_24_1.lab"), lab).ok());
+  ASSERT_EQ(::unlink(absl::StrCat(tg, "kjv_Prv4_24_1.TextGrid").c_str()), 0);
+
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_mismatch");
+  std::ostringstream log;
+  auto s = RunPipeline(AlignedOptions(dir, out), log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 9);
+  const std::map<std::string, int64_t> expected_skips = {{"bad_alignment", 2}, {"missing_alignment", 1}};
+  EXPECT_EQ(s->skipped, expected_skips);
+  const std::string l = log.str();
+  EXPECT_THAT(l, HasSubstr(absl::StrCat(tg, "kjv_Job35_4_1.TextGrid: alignment ends at 2.88553288 s = frame 249 "
+                                        "but the audio has 229 frames (tolerance 2)\n")));
+  EXPECT_THAT(l, HasSubstr(absl::StrCat(prv, ":32: word 5 is 'thin' but the text has 'thine'\n")));
+  EXPECT_THAT(l, HasSubstr(absl::StrCat(tg, "kjv_Psa50_2_1.TextGrid: missing alignment (looked for .TextGrid, .lab)\n")));
+  const auto records = ReadRecords(out);
+  const records::Utterance& from_lab = records.at("kjv_Prv4_24_1");
+  EXPECT_EQ(from_lab.alignment().source(), absl::StrCat(tg, "kjv_Prv4_24_1.lab"));
+  EXPECT_EQ(from_lab.alignment().words_size(), 0);
+  int64_t sum = 0;
+  for (int d : from_lab.alignment().durations()) sum += d;
+  EXPECT_EQ(sum, from_lab.n_frames());
 }
 
 }  // namespace

@@ -64,6 +64,11 @@ absl::StatusOr<SymbolTable> SymbolTable::FromList(std::vector<std::string> symbo
   return SymbolTable(std::move(symbols));
 }
 
+int SymbolTable::Find(absl::string_view symbol) const {
+  auto it = index_.find(std::string(symbol));
+  return it == index_.end() ? -1 : it->second;
+}
+
 std::vector<int> SymbolTable::Encode(absl::string_view text, std::vector<std::string>* unknown) const {
   std::vector<int> ids;
   ids.reserve(text.size());

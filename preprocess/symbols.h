@@ -31,6 +31,9 @@ class SymbolTable {
   // `*unknown` (if non-null), each once.
   std::vector<int> Encode(absl::string_view text, std::vector<std::string>* unknown) const;
 
+  // The id of one symbol (any string in the table, e.g. a phone), or -1 when it is not in the table.
+  int Find(absl::string_view symbol) const;
+
   const std::vector<std::string>& symbols() const { return symbols_; }
   int size() const { return static_cast<int>(symbols_.size()); }
   static constexpr int pad_id() { return 0; }

@@ -33,5 +33,12 @@ TEST(SymbolsTest, FromListValidates) {
   EXPECT_EQ(SymbolTable::FromList({"<pad>", "a", "a"}).status().message(), "symbol table has repeated symbols");
 }
 
+TEST(SymbolsTest, FindLooksUpWholeSymbols) {
+  const SymbolTable t = *SymbolTable::FromList({"<pad>", "|", "aI", "t"});
+  EXPECT_EQ(t.Find("aI"), 2);
+  EXPECT_EQ(t.Find("|"), 1);
+  EXPECT_EQ(t.Find("a"), -1);
+}
+
 }  // namespace
 }  // namespace lightspeech::preprocess
