@@ -49,7 +49,6 @@ constexpr char kPlanFile[] = "plan.pbtxt";
 constexpr char kStatsSuffix[] = ".stats.pbtxt";
 // Per-shard longest symbol duration (one integer), written before the stats sidecar when the records
 // carry durations; ShardInfo has no field for it.
-constexpr char kTokenFramesSuffix[] = ".max_token_frames";
 constexpr const char* kAlignmentExtensions[] = {".TextGrid", ".textgrid", ".lab"};
 constexpr const char* kAudioExtensions[] = {".wav", ".flac", ".ogg", ".WAV", ".FLAC"};
 constexpr float kSilencePeak = 1e-4f;  // a clip whose peak is below this is "silent"
@@ -342,11 +341,11 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       if (info.ok() && info->path() == shards[g].name) {
         ++summary.shards_resumed;
         summary.resumed_utterances += info->num_records();
+        summary.max_token_frames = std::max<int64_t>(summary.max_token_frames, info->max_token_frames());
         continue;
       }
     }
     ::unlink(stats.c_str());  // a shard without valid stats is redone from scratch
-    ::unlink((path + kTokenFramesSuffix).c_str());
     todo.push_back(g);
     total_utts += static_cast<int64_t>(shards[g].entries.size());
   }
@@ -510,9 +509,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
         info.set_num_bytes((*writer)->num_bytes());
         status = (*writer)->Finish();
       }
-      if (status.ok() && max_token_frames > 0) {
-        status = records::WriteFileAtomically(path + kTokenFramesSuffix, absl::StrCat(max_token_frames, "\n"));
-      }
+      info.set_max_token_frames(static_cast<int32_t>(max_token_frames));
       if (status.ok()) {
         std::string text;
         google::protobuf::TextFormat::PrintToString(info, &text);
@@ -573,16 +570,6 @@ absl::Status MergeManifests(const std::string& out, std::ostream& log) {
     absl::StatusOr<ShardInfo> info = ReadStats(stats);
     if (!info.ok()) return info.status();
     *m.add_shards() = *info;
-    const std::string token_frames = absl::StrCat(out, "/", n, kTokenFramesSuffix);
-    if (records::IsRegularFile(token_frames)) {
-      absl::StatusOr<std::string> text = records::ReadFile(token_frames);
-      if (!text.ok()) return text.status();
-      int v = 0;
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) {
-        return absl::DataLossError(absl::StrCat(token_frames, ": expected one integer"));
-      }
-      m.set_max_token_frames(std::max(m.max_token_frames(), v));
-    }
     const size_t of = n.rfind("-of-");
     const std::string split(records::SplitName(info->split()));
     splits[split].first += 1;

@@ -1,5 +1,6 @@
 #include "records/manifest_io.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -26,12 +27,15 @@ class FirstError : public google::protobuf::io::ErrorCollector {
 
 void UpdateManifestTotals(Manifest* m) {
   int64_t records = 0, frames = 0;
+  int32_t max_token_frames = 0;
   double seconds = 0;
   for (const ShardInfo& s : m->shards()) {
     records += s.num_records();
     frames += s.num_frames();
     seconds += s.seconds();
+    max_token_frames = std::max(max_token_frames, s.max_token_frames());
   }
+  m->set_max_token_frames(max_token_frames);
   m->set_num_records(records);
   m->set_num_frames(frames);
   m->set_seconds(seconds);
