@@ -110,6 +110,30 @@ absl::StatusOr<bool> RecordReader::Next(std::string* payload) {
   return true;
 }
 
+absl::Status ReadRecordAt(int fd, const std::string& path, uint64_t offset, uint64_t length,
+                          std::string* payload) {
+  const std::string where = absl::StrCat(path, ": record at byte ", offset);
+  std::string buffer(kRecordHeaderBytes + length + kRecordFooterBytes, '\0');
+  size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, offset + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(where, "read failed", errno);
+    if (n == 0) return absl::DataLossError(absl::StrCat(where, ": truncated (the file is shorter than the record)"));
+    done += static_cast<size_t>(n);
+  }
+  const char* p = buffer.data();
+  if (UnmaskCrc(GetU32(p + 8)) != Crc32c(p, 8) || GetU64(p) != length) {
+    return absl::DataLossError(absl::StrCat(where, ": header differs from the index (corrupt header)"));
+  }
+  if (UnmaskCrc(GetU32(p + kRecordHeaderBytes + length)) !=
+      Crc32c(absl::string_view(p + kRecordHeaderBytes, length))) {
+    return absl::DataLossError(absl::StrCat(where, ": payload CRC mismatch (corrupt data)"));
+  }
+  payload->assign(p + kRecordHeaderBytes, length);
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------------------------
 // ShardWriter
 

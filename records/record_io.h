@@ -22,6 +22,13 @@ inline constexpr size_t kRecordFooterBytes = 4;   // payload CRC
 // Appends the framed form of `payload` to `out`.
 void AppendFramedRecord(absl::string_view payload, std::string* out);
 
+// Reads the record framed at byte `offset` of the open file `fd` (named `path` in errors), whose
+// payload is known to be `length` bytes long (from an earlier sequential pass), with pread, so
+// several threads may read one file. Verifies both CRCs and that the header still says `length`.
+// Errors are DataLoss "PATH: record at byte OFFSET: <what>" (or the read error, naming the path).
+absl::Status ReadRecordAt(int fd, const std::string& path, uint64_t offset, uint64_t length,
+                          std::string* payload);
+
 // Reads TFRecord-framed records from one file, verifying both CRCs of every record.
 class RecordReader {
  public:

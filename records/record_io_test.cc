@@ -1,5 +1,8 @@
 #include "records/record_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,6 +134,31 @@ TEST(RecordIoTest, FlippedPayloadBitIsReportedAndReadingGoesOn) {
   EXPECT_EQ(errors[0], absl::StrCat(path, ": record at byte ", start, ": payload CRC mismatch (corrupt data)"));
   EXPECT_EQ(got.size(), payloads.size() - 1);  // all but the damaged one
   EXPECT_EQ(got.back(), payloads.back());
+}
+
+TEST(RecordIoTest, ReadRecordAtReadsByOffsetAndChecksBothCrcs) {
+  const std::string path = TempPath("read_at.tfrecord");
+  const auto payloads = Payloads();
+  std::string bytes = WriteShard(path, payloads);
+  const size_t start = 16 + 17;  // record 2, "hello world"
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::string payload;
+  ASSERT_TRUE(ReadRecordAt(fd, path, start, 11, &payload).ok());
+  EXPECT_EQ(payload, "hello world");
+  // A wrong length (as from a stale index) and a past-the-end offset are reported, not read.
+  EXPECT_EQ(ReadRecordAt(fd, path, start, 10, &payload).message(),
+            absl::StrCat(path, ": record at byte ", start, ": header differs from the index (corrupt header)"));
+  EXPECT_EQ(ReadRecordAt(fd, path, bytes.size() - 4, 11, &payload).message(),
+            absl::StrCat(path, ": record at byte ", bytes.size() - 4,
+                         ": truncated (the file is shorter than the record)"));
+  ::close(fd);
+  bytes[start + 12 + 3] ^= 0x10;
+  Overwrite(path, bytes);
+  fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_EQ(ReadRecordAt(fd, path, start, 11, &payload).message(),
+            absl::StrCat(path, ": record at byte ", start, ": payload CRC mismatch (corrupt data)"));
+  ::close(fd);
 }
 
 TEST(RecordIoTest, FlippedLengthBitStopsReading) {

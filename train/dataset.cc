@@ -17,7 +17,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "records/crc32c.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
@@ -67,17 +66,6 @@ void CutBatches(const std::vector<int64_t>& order, const std::vector<int64_t>& f
     current_max = std::max(current_max, frames[index]);
   }
   if (!current.empty()) batches->push_back(std::move(current));
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
 }
 
 // One record of the split: where it is and what the batcher needs to know without reading it.
@@ -448,30 +436,11 @@ absl::StatusOr<HostBatch> Dataset::Impl::Next() {
 
 absl::Status Dataset::Impl::ReadRecord(const IndexEntry& e, records::Utterance* u) const {
   const std::string& path = shard_paths_[e.shard];
-  const std::string where = absl::StrCat(path, ": record at byte ", e.offset);
-  std::string buffer(records::kRecordHeaderBytes + e.length + records::kRecordFooterBytes, '\0');
-  size_t done = 0;
-  while (done < buffer.size()) {
-    const ssize_t n =
-        ::pread(fds_[e.shard], buffer.data() + done, buffer.size() - done, e.offset + done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return records::ErrnoStatus(where, "read failed", errno);
-    if (n == 0)
-      return absl::DataLossError(
-          absl::StrCat(where, ": truncated (the shard shrank since indexing)"));
-    done += n;
+  std::string payload;
+  if (absl::Status s = records::ReadRecordAt(fds_[e.shard], path, e.offset, e.length, &payload); !s.ok()) {
+    return s;
   }
-  const char* p = buffer.data();
-  if (records::UnmaskCrc(GetU32(p + 8)) != records::Crc32c(p, 8) || GetU64(p) != e.length) {
-    return absl::DataLossError(
-        absl::StrCat(where, ": header changed since indexing (corrupt header)"));
-  }
-  const absl::string_view payload(p + records::kRecordHeaderBytes, e.length);
-  if (records::UnmaskCrc(GetU32(p + records::kRecordHeaderBytes + e.length)) !=
-      records::Crc32c(payload)) {
-    return absl::DataLossError(absl::StrCat(where, ": payload CRC mismatch (corrupt data)"));
-  }
-  return records::DecodeUtterance(payload, where, u);
+  return records::DecodeUtterance(payload, absl::StrCat(path, ": record at byte ", e.offset), u);
 }
 
 absl::StatusOr<HostBatch> Dataset::Impl::BuildBatch(const std::vector<int64_t>& indices) const {
