@@ -207,12 +207,19 @@ absl::Status SaveAdamW(const std::string& name, torch::optim::Optimizer& optimiz
   return absl::OkStatus();
 }
 
-absl::Status LoadAdamW(const Checkpoint& checkpoint, const std::string& name, torch::optim::Optimizer& optimizer,
-                       const NamedTensors& params) {
-  const OptimizerState* saved = nullptr;
+namespace {
+
+const OptimizerState* FindOptimizer(const Checkpoint& checkpoint, const std::string& name) {
   for (const OptimizerState& o : checkpoint.optimizers()) {
-    if (o.name() == name) saved = &o;
+    if (o.name() == name) return &o;
   }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::Status ValidateAdamW(const Checkpoint& checkpoint, const std::string& name, const NamedTensors& params) {
+  const OptimizerState* saved = FindOptimizer(checkpoint, name);
   if (saved == nullptr) return absl::FailedPreconditionError(absl::StrCat("checkpoint has no optimizer '", name, "'"));
   if (saved->kind() != "adamw") {
     return absl::FailedPreconditionError(absl::StrCat("checkpoint optimizer '", name, "' is '", saved->kind(), "', not adamw"));
@@ -234,6 +241,14 @@ absl::Status LoadAdamW(const Checkpoint& checkpoint, const std::string& name, to
       return absl::DataLossError(absl::StrCat("checkpoint optimizer '", name, "': negative step for '", ps.param(), "'"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status LoadAdamW(const Checkpoint& checkpoint, const std::string& name, torch::optim::Optimizer& optimizer,
+                       const NamedTensors& params) {
+  if (absl::Status s = ValidateAdamW(checkpoint, name, params); !s.ok()) return s;
+  const OptimizerState* saved = FindOptimizer(checkpoint, name);
+  std::map<std::string, torch::Tensor> by_name(params.begin(), params.end());
   try {
     auto& state = optimizer.state();
     state.clear();

@@ -52,9 +52,13 @@ absl::Status LoadModule(const Checkpoint& checkpoint, torch::nn::Module& module)
 absl::Status SaveAdamW(const std::string& name, torch::optim::Optimizer& optimizer, const NamedTensors& params,
                        Checkpoint* checkpoint);
 
-// Restores OptimizerState `name` into `optimizer` (an AdamW over `params`): validates every entry's
-// parameter name, dtype and shape first, then replaces the optimizer's state. Fails
-// (FailedPrecondition) naming the optimizer and parameter.
+// Checks OptimizerState `name` against `params` without changing anything: present, AdamW, every
+// entry's parameter known and its moments of the parameter's dtype and shape. Fails
+// (FailedPrecondition / DataLoss) naming the optimizer and parameter.
+absl::Status ValidateAdamW(const Checkpoint& checkpoint, const std::string& name, const NamedTensors& params);
+
+// Restores OptimizerState `name` into `optimizer` (an AdamW over `params`): ValidateAdamW first,
+// then replaces the optimizer's state.
 absl::Status LoadAdamW(const Checkpoint& checkpoint, const std::string& name, torch::optim::Optimizer& optimizer,
                        const NamedTensors& params);
 

@@ -309,12 +309,14 @@ absl::Status Trainer::Restore(const std::string& path) {
                                                       TrainConfig::Aligner_Name(c.config().aligner()), " vs ",
                                                       TrainConfig::Aligner_Name(s_->config.aligner())));
   }
-  // Validate everything that can fail before changing state: tensors and optimizer entries are
-  // checked inside LoadModule / LoadAdamW before they copy, and the module load comes first.
-  for (const TensorProto& t : c.state()) LS_RETURN_IF_ERROR(ValidateTensorProto(t));
+  // Everything that can be checked is checked before any state changes (LoadModule validates all
+  // tensors before copying any).
   auto with_path = [&](absl::Status st) {
     return st.ok() ? st : absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
   };
+  for (const TensorProto& t : c.state()) LS_RETURN_IF_ERROR(with_path(ValidateTensorProto(t)));
+  LS_RETURN_IF_ERROR(with_path(ValidateAdamW(c, "model", s_->model_params)));
+  if (s_->opt_actor) LS_RETURN_IF_ERROR(with_path(ValidateAdamW(c, "actor", s_->actor_params)));
   LS_RETURN_IF_ERROR(with_path(LoadModule(c, *s_->model)));
   LS_RETURN_IF_ERROR(with_path(LoadAdamW(c, "model", *s_->opt_model, s_->model_params)));
   if (s_->opt_actor) LS_RETURN_IF_ERROR(with_path(LoadAdamW(c, "actor", *s_->opt_actor, s_->actor_params)));
