@@ -78,16 +78,18 @@ absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Devi
   }
   try {
     auto i64 = torch::TensorOptions().dtype(torch::kLong);
+    // Always a copy: the result must not alias the HostBatch's vectors (from_blob does not own them).
+    auto upload = [&](const torch::Tensor& host) {
+      return host.to(torch::TensorOptions().device(device), /*non_blocking=*/false, /*copy=*/true);
+    };
     Tensors t;
-    t.tokens = torch::from_blob(const_cast<int64_t*>(b.tokens.data()), {B, N}, i64).to(device, /*copy=*/true);
-    t.token_lengths = torch::from_blob(const_cast<int64_t*>(b.token_lengths.data()), {B}, i64).to(device, true);
-    t.frame_lengths = torch::from_blob(const_cast<int64_t*>(b.frame_lengths.data()), {B}, i64).to(device, true);
-    t.mel = torch::from_blob(const_cast<float*>(b.mel.data()), {B, T, M}, torch::kFloat).to(device, true);
+    t.tokens = upload(torch::from_blob(const_cast<int64_t*>(b.tokens.data()), {B, N}, i64));
+    t.token_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.token_lengths.data()), {B}, i64));
+    t.frame_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.frame_lengths.data()), {B}, i64));
+    t.mel = upload(torch::from_blob(const_cast<float*>(b.mel.data()), {B, T, M}, torch::kFloat));
     t.token_mask = torch::arange(N, i64.device(device)).unsqueeze(0) < t.token_lengths.unsqueeze(1);
     t.mel_mask = torch::arange(T, i64.device(device)).unsqueeze(0) < t.frame_lengths.unsqueeze(1);
-    if (b.has_durations()) {
-      t.durations = torch::from_blob(const_cast<int64_t*>(b.durations.data()), {B, N}, i64).to(device, true);
-    }
+    if (b.has_durations()) t.durations = upload(torch::from_blob(const_cast<int64_t*>(b.durations.data()), {B, N}, i64));
     return t;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("batch to tensors: ", e.what_without_backtrace()));
@@ -654,7 +656,6 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
 
   while (s.step < total) {
     const int64_t step = s.step + 1;
-    const auto step_start = Clock::now();
     std::vector<torch::Tensor> actor_grads(actor_params.size());
     std::map<std::string, double> terms;
     try {
@@ -762,8 +763,6 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
     s.step = step;
     s.position = train.Position();
     ++window_steps;
-    const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
-    (void)step_seconds;
 
     if (step % log_every == 0 || step == total) {
       const double window = std::chrono::duration<double>(Clock::now() - window_start).count();

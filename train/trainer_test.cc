@@ -203,6 +203,26 @@ TEST(TrainerTest, RlResumesExactly) {
   ExpectExactResume(c, "rl", {"mel_loss", "policy_loss", "entropy", "reward", "duration_loss", "actor_grad_norm"});
 }
 
+// A sanity check that each method trains: the mel loss falls within 20 steps on two batches.
+TEST(TrainerTest, EveryMethodReducesTheMelLoss) {
+  for (TrainConfig::Aligner aligner : {TrainConfig::ORACLE, TrainConfig::MAS, TrainConfig::RL}) {
+    TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("learns_", aligner)));
+    c.set_steps(20);
+    c.set_checkpoint_every(0);
+    c.mutable_optimizer()->set_lr(1e-2);
+    c.mutable_optimizer()->set_decay(OptimizerConfig::CONSTANT);
+    MemorySink sink;
+    std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
+    ASSERT_NE(t, nullptr);
+    InMemoryBatchSource source(SyntheticBatches(2, 3), true);
+    const absl::Status s = t->Train(source, nullptr);
+    ASSERT_TRUE(s.ok()) << s;
+    const auto& mel = sink.scalars["train/mel_loss"];
+    const double first = (mel.at(1) + mel.at(2)) / 2, last = (mel.at(19) + mel.at(20)) / 2;
+    EXPECT_LT(last, 0.5 * first) << TrainConfig::Aligner_Name(aligner) << ": " << first << " -> " << last;
+  }
+}
+
 TEST(TrainerTest, RlBaselinesAndRewardsRun) {
   for (RlConfig::Baseline baseline : {RlConfig::BATCH_NORMALIZED, RlConfig::LEAVE_ONE_OUT, RlConfig::SELF_CRITICAL,
                                       RlConfig::NO_BASELINE}) {
