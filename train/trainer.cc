@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "features/mel_image.h"
 #include "model/acoustic_model.h"
 #include "model/aligner.h"
 #include "model/duration.h"
@@ -603,6 +604,25 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
       }
       LS_ASSIGN_OR_RETURN(model::Synthesis syn,
                           s.model->Decode(enc, method, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
+      if (r.batches == 0) {
+        // The first utterance, for pictures.
+        const int64_t frames = b.frame_lengths[0].item<int64_t>(), tokens = b.token_lengths[0].item<int64_t>();
+        auto host_floats = [&](const torch::Tensor& mel) {
+          torch::Tensor x = mel[0].slice(0, 0, frames).to(torch::kFloat).to(torch::kCPU).contiguous();
+          return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+        };
+        auto marks = [&](const torch::Tensor& durations) {
+          torch::Tensor ends = durations[0].slice(0, 0, tokens - 1).cumsum(0).to(torch::kCPU).contiguous();
+          std::vector<int> out;
+          for (int64_t i = 0; i < ends.numel(); ++i) out.push_back(static_cast<int>(ends[i].item<int64_t>()));
+          return out;
+        };
+        r.example_frames = frames;
+        r.example_prediction = host_floats(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel);
+        r.example_target = host_floats(b.mel);
+        r.example_method_marks = marks(syn.expanded.durations);
+        if (b.durations.defined()) r.example_reference_marks = marks(b.durations);
+      }
       const double f = b.mel_mask.sum().item<double>();
       mel_sum += MaskedMse(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel, b.mel, b.mel_mask)
                      .item<double>() * f;
@@ -801,6 +821,18 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
         absl::StrAppendFormat(&line, " duration_mae_frames=%.4g", v.duration_mae);
       }
       s.Log(line);
+      if (s.sink != nullptr && v.example_frames > 0) {
+        features::MelImageOptions image;
+        const int width = static_cast<int>(v.example_frames) * image.pixels_per_frame;
+        const int height = s.n_mels * image.pixels_per_bin;
+        LS_ASSIGN_OR_RETURN(const std::string predicted,
+                            features::RenderMelPng(v.example_prediction, v.example_frames, s.n_mels,
+                                                   v.example_reference_marks, v.example_method_marks, image));
+        LS_RETURN_IF_ERROR(s.sink->AddImagePng("val/mel_predicted", step, predicted, width, height));
+        LS_ASSIGN_OR_RETURN(const std::string target, features::RenderMelPng(v.example_target, v.example_frames, s.n_mels,
+                                                                             v.example_reference_marks, {}, image));
+        LS_RETURN_IF_ERROR(s.sink->AddImagePng("val/mel_target", step, target, width, height));
+      }
     }
     if ((c.checkpoint_every() > 0 && step % c.checkpoint_every() == 0) || step == total) {
       LS_RETURN_IF_ERROR(SaveCheckpoint());

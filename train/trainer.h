@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +37,12 @@ struct ValidationResult {
   bool has_durations = false;
   double alignment_mae = -1;  // frames per token: the method's durations (MAS, greedy actor) vs reference; -1 if none
   double duration_mae = -1;   // frames per token: inference durations (predictor, else text-only actor) vs reference
+  // The pass's first utterance, for pictures: predicted and target log-mel, frame-major
+  // [example_frames][n_mels], and token boundaries (the frame where each token after the first
+  // starts) from the method's durations and from the reference (empty without one).
+  int64_t example_frames = 0;
+  std::vector<float> example_prediction, example_target;
+  std::vector<int> example_method_marks, example_reference_marks;
 };
 
 class Trainer {
@@ -64,7 +71,9 @@ class Trainer {
   // Trains until config.steps optimizer steps; `train` must already be at data_position() (a loader
   // is opened there after Restore). Validates every config.validate_every steps when `validation`
   // is given (a pass ends at OutOfRange or after config.validation_batches; the next pass calls
-  // Next() again, so a source must restart after OutOfRange). Checkpoints every
+  // Next() again, so a source must restart after OutOfRange), sending its scalars and, as PNG
+  // pictures, the first utterance's predicted mel (method's token boundaries in red, reference in
+  // white) and target mel. Checkpoints every
   // config.checkpoint_every steps and at the end, keeping the last config.keep_checkpoints.
   // Fails on a loader error, a batch the method cannot use (ORACLE without reference durations,
   // other n_mels), a non-finite loss or gradient norm (InvalidArgument naming the step and every

@@ -34,7 +34,10 @@ class MemorySink : public MetricsSink {
     scalars[tag][step] = value;
     return absl::OkStatus();
   }
-  absl::Status AddImagePng(const std::string&, int64_t, const std::string&, int, int) override { return absl::OkStatus(); }
+  absl::Status AddImagePng(const std::string& tag, int64_t step, const std::string& png, int width, int height) override {
+    images[tag] = {png, width, height};
+    return absl::OkStatus();
+  }
   absl::Status AddAudioWav(const std::string&, int64_t, const std::string&, int, int64_t) override {
     return absl::OkStatus();
   }
@@ -42,7 +45,12 @@ class MemorySink : public MetricsSink {
     ++flushes;
     return absl::OkStatus();
   }
+  struct Image {
+    std::string png;
+    int width = 0, height = 0;
+  };
   std::map<std::string, std::map<int64_t, double>> scalars;
+  std::map<std::string, Image> images;
   int flushes = 0;
 };
 
@@ -259,6 +267,12 @@ TEST(TrainerTest, LogsScalarsTextAndConfig) {
     EXPECT_EQ(sink.scalars.count(tag), 1u) << tag;
   }
   EXPECT_DOUBLE_EQ(sink.scalars["train/lr"][1], 1.5e-3);  // warm-up: 3e-3 * 1/2
+  for (const char* tag : {"val/mel_predicted", "val/mel_target"}) {
+    ASSERT_EQ(sink.images.count(tag), 1u) << tag;
+    EXPECT_EQ(sink.images[tag].png.substr(1, 3), "PNG") << tag;
+    EXPECT_EQ(sink.images[tag].height, 2 * kMels) << tag;
+    EXPECT_GT(sink.images[tag].width, 0) << tag;
+  }
   EXPECT_GE(sink.flushes, 1);
   absl::StatusOr<TrainConfig> saved = LoadTrainConfig(c.run_dir() + "/config.pbtxt");
   ASSERT_TRUE(saved.ok()) << saved.status();
@@ -284,6 +298,11 @@ TEST(TrainerTest, ValidationPassesRestartAndMeasureDurations) {
     EXPECT_GT(v->mel_loss, 0);
     EXPECT_GE(v->alignment_mae, 0);
     EXPECT_GE(v->duration_mae, 0);
+    EXPECT_GT(v->example_frames, 0);
+    EXPECT_EQ(static_cast<int64_t>(v->example_prediction.size()), v->example_frames * kMels);
+    EXPECT_EQ(v->example_target.size(), v->example_prediction.size());
+    EXPECT_EQ(v->example_method_marks.size(), v->example_reference_marks.size());
+    EXPECT_FALSE(v->example_method_marks.empty());
   }
 }
 
