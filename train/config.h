@@ -1,0 +1,49 @@
+#ifndef LIGHTSPEECH_TRAIN_CONFIG_H_
+#define LIGHTSPEECH_TRAIN_CONFIG_H_
+
+// Loading, overriding, validating and saving a TrainConfig (train/train_config.proto). No LibTorch.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "train/train_config.pb.h"
+
+namespace lightspeech::train {
+
+// Parses protobuf text format. Fails (InvalidArgument) with "SOURCE:LINE:COLUMN: what" (1-based) for
+// the first syntax error or unknown field.
+absl::StatusOr<TrainConfig> ParseTrainConfig(absl::string_view text, const std::string& source);
+
+// Reads and parses a text-format file; fails naming the path (and line) on a read or parse error.
+absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path);
+
+// Applies one "field.path=value" assignment through protobuf reflection: any singular scalar,
+// string or enum field at any depth (enums by value name, case-insensitive, or number; bools as
+// true/false/1/0). Fails (InvalidArgument) naming the assignment and what is wrong: no '=', an
+// unknown field, a repeated or message field, or a value that does not parse as the field's type.
+absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config);
+
+// Applies assignments in order; stops at the first failure.
+absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainConfig* config);
+
+// Checks ranges and combinations; fails (InvalidArgument) naming the first bad field, e.g.
+// "TrainConfig: aligner must be RL, MAS or ORACLE".
+absl::Status ValidateTrainConfig(const TrainConfig& config);
+
+// The configuration in text format, as written to the run folder.
+std::string FormatTrainConfig(const TrainConfig& config);
+
+// Writes FormatTrainConfig(config) to DIR/config.pbtxt atomically. Fails naming the path.
+absl::Status WriteResolvedConfig(const TrainConfig& config, const std::string& dir);
+
+// The first field (depth first, in field-number order) where two messages of the same type differ,
+// as "path: A vs B" in text format values, or "" when they are equal.
+std::string FirstDifference(const google::protobuf::Message& a, const google::protobuf::Message& b);
+
+}  // namespace lightspeech::train
+
+#endif  // LIGHTSPEECH_TRAIN_CONFIG_H_

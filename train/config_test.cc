@@ -1,0 +1,109 @@
+#include "train/config.h"
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "records/file_util.h"
+
+namespace lightspeech::train {
+namespace {
+
+TEST(ConfigTest, PresetsLoadAndValidate) {
+  for (const char* name : {"light_rl", "light_mas", "light_oracle", "prototype_rl"}) {
+    absl::StatusOr<TrainConfig> c = LoadTrainConfig(std::string("train/configs/") + name + ".pbtxt");
+    ASSERT_TRUE(c.ok()) << name << ": " << c.status();
+    EXPECT_TRUE(ValidateTrainConfig(*c).ok()) << name << ": " << ValidateTrainConfig(*c);
+  }
+  absl::StatusOr<TrainConfig> rl = LoadTrainConfig("train/configs/light_rl.pbtxt");
+  ASSERT_TRUE(rl.ok());
+  EXPECT_EQ(rl->aligner(), TrainConfig::RL);
+  EXPECT_EQ(rl->model().preset(), ModelConfig::LIGHT);
+  EXPECT_EQ(rl->rl().samples_per_utterance(), 4);
+  absl::StatusOr<TrainConfig> proto = LoadTrainConfig("train/configs/prototype_rl.pbtxt");
+  ASSERT_TRUE(proto.ok());
+  EXPECT_EQ(proto->model().preset(), ModelConfig::PROTOTYPE);
+}
+
+TEST(ConfigTest, ParseErrorsNameSourceLineAndColumn) {
+  absl::StatusOr<TrainConfig> c = ParseTrainConfig("seed: 1\nsteps: 2\nstepz: 3\n", "my.pbtxt");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  // The text parser reports the column after the unknown name.
+  EXPECT_EQ(std::string(c.status().message()),
+            "my.pbtxt:3:6: Message type \"lightspeech.train.TrainConfig\" has no field named \"stepz\".");
+  c = ParseTrainConfig("optimizer { lr: abc }\n", "x.pbtxt");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), "x.pbtxt:1:")) << c.status();
+}
+
+TEST(ConfigTest, MissingFileNamesPath) {
+  absl::StatusOr<TrainConfig> c = LoadTrainConfig("/nonexistent/config.pbtxt");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "/nonexistent/config.pbtxt")) << c.status();
+}
+
+TEST(ConfigTest, OverridesEveryKindOfField) {
+  TrainConfig c;
+  ASSERT_TRUE(ApplyOverrides({"optimizer.lr=3e-4", "steps=7", "model.encoder_dim=64", "rl.actor_observes_mel=true",
+                              "aligner=mas", "rl.reward=PER_TOKEN_L1", "model.preset=2", "run_dir=/tmp/x y",
+                              "model.dropout=0"},
+                             &c)
+                  .ok());
+  EXPECT_DOUBLE_EQ(c.optimizer().lr(), 3e-4);
+  EXPECT_EQ(c.steps(), 7);
+  EXPECT_EQ(c.model().encoder_dim(), 64);
+  EXPECT_TRUE(c.rl().actor_observes_mel());
+  EXPECT_EQ(c.aligner(), TrainConfig::MAS);
+  EXPECT_EQ(c.rl().reward(), RlConfig::PER_TOKEN_L1);
+  EXPECT_EQ(c.model().preset(), ModelConfig::LIGHT);
+  EXPECT_EQ(c.run_dir(), "/tmp/x y");
+  EXPECT_TRUE(c.model().has_dropout());
+}
+
+TEST(ConfigTest, OverrideErrorsAreExact) {
+  TrainConfig c;
+  EXPECT_EQ(ApplyOverride("steps", &c).message(), "--set=steps: expected field.path=value");
+  EXPECT_EQ(ApplyOverride("optimizer.lrr=1", &c).message(), "--set=optimizer.lrr=1: TrainConfig has no field 'optimizer.lrr'");
+  EXPECT_EQ(ApplyOverride("steps.x=1", &c).message(), "--set=steps.x=1: TrainConfig has no field 'steps.x'");
+  EXPECT_EQ(ApplyOverride("steps=many", &c).message(),
+            "--set=steps=many: 'many' is not a valid int64 for lightspeech.train.TrainConfig.steps");
+  EXPECT_EQ(ApplyOverride("aligner=dtw", &c).message(),
+            "--set=aligner=dtw: 'dtw' is not one of ALIGNER_UNSPECIFIED, RL, MAS, ORACLE for "
+            "lightspeech.train.TrainConfig.aligner");
+  EXPECT_EQ(ApplyOverride("model=1", &c).message(), "--set=model=1: lightspeech.train.TrainConfig.model is a message");
+}
+
+TEST(ConfigTest, ValidationNamesTheField) {
+  absl::StatusOr<TrainConfig> c = LoadTrainConfig("train/configs/light_rl.pbtxt");
+  ASSERT_TRUE(c.ok());
+  TrainConfig bad = *c;
+  bad.set_aligner(TrainConfig::ALIGNER_UNSPECIFIED);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: aligner must be RL, MAS or ORACLE");
+  bad = *c;
+  bad.mutable_rl()->set_samples_per_utterance(1);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: rl.baseline LEAVE_ONE_OUT needs rl.samples_per_utterance >= 2");
+  bad = *c;
+  bad.set_steps(0);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: steps must be > 0");
+}
+
+TEST(ConfigTest, ResolvedConfigRoundTripsAndDifferencesAreNamed) {
+  absl::StatusOr<TrainConfig> c = LoadTrainConfig("train/configs/light_mas.pbtxt");
+  ASSERT_TRUE(c.ok());
+  const std::string dir = ::testing::TempDir();
+  ASSERT_TRUE(WriteResolvedConfig(*c, dir).ok());
+  absl::StatusOr<TrainConfig> back = LoadTrainConfig(dir + "/config.pbtxt");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(FirstDifference(*c, *back), "");
+  back->mutable_model()->set_encoder_dim(64);
+  EXPECT_EQ(FirstDifference(*c, *back), "model.encoder_dim: 0 vs 64");
+  back = *c;
+  back->mutable_model()->set_dropout(0.5);
+  EXPECT_EQ(FirstDifference(*c, *back), "model.dropout: (unset) vs 0.5");
+}
+
+}  // namespace
+}  // namespace lightspeech::train

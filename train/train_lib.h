@@ -1,0 +1,62 @@
+#ifndef LIGHTSPEECH_TRAIN_TRAIN_LIB_H_
+#define LIGHTSPEECH_TRAIN_TRAIN_LIB_H_
+
+// The body of the //train binary, as a library with its own test: resolve the configuration from a
+// preset, --set assignments and named flags; read the corpus manifest; create (or resume) a Trainer;
+// open the data at the trainer's position; train. The data loader is passed in (DataOpener), so
+// this library does not depend on train/dataset. No LibTorch in this header.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "train/batch.h"
+#include "train/metrics_sink.h"
+#include "train/train_config.pb.h"
+
+namespace lightspeech::train {
+
+// What the command line says. Empty strings and negative numbers mean "not given".
+struct TrainFlags {
+  std::string config;               // --config: a TrainConfig in text format (e.g. train/configs/light_rl.pbtxt)
+  std::vector<std::string> sets;    // --set=field.path=value, applied in order after the file
+  // Named flags, applied after --set (so they win): each is the --set of the field named beside it.
+  std::string data;                 // --data -> data.data_dir
+  std::string run_dir;              // --run_dir -> run_dir
+  std::string aligner;              // --aligner -> aligner (rl, mas, oracle)
+  int64_t steps = -1;               // --steps -> steps
+  int64_t seed = -1;                // --seed -> seed
+  double lr = -1;                   // --lr -> optimizer.lr
+  int64_t batch_max_frames = -1;    // --batch_max_frames -> data.batch_max_frames
+  // --resume: "" (start fresh), "latest" (the newest checkpoint in RUN_DIR/checkpoints; fresh when
+  // there is none) or a checkpoint path.
+  std::string resume;
+  std::string device = "auto";      // --device: auto, cpu, cuda, cuda:N
+  std::string log_path;             // --log: the text log ("" = RUN_DIR/train.log)
+};
+
+// Loads flags.config (required), applies flags.sets then the named flags, resolves relative paths
+// (records::ResolveUserPath) and validates. Fails naming the file:line, the assignment or the field.
+absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags);
+
+// The streams a run reads: training (endless, starting at the given position) and validation
+// (finite passes; may be null).
+struct DataSources {
+  std::unique_ptr<BatchSource> train;
+  std::unique_ptr<BatchSource> validation;
+};
+using DataOpener = std::function<absl::StatusOr<DataSources>(const TrainConfig& config, const DataPosition& start)>;
+
+// Resolves the configuration, reads DATA/manifest.pbtxt (symbol table, n_mels, and K from the
+// longest reference duration, else 24), creates the trainer, resumes when asked, opens the data at
+// the trainer's position and trains to config.steps. `sink` may be null. Fails on any of those
+// steps with the underlying error (a missing data folder names it).
+absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, MetricsSink* sink);
+
+}  // namespace lightspeech::train
+
+#endif  // LIGHTSPEECH_TRAIN_TRAIN_LIB_H_

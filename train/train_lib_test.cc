@@ -1,0 +1,101 @@
+#include "train/train_lib.h"
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "records/synthetic.h"
+#include "train/checkpoint.h"
+#include "train/testing/in_memory_source.h"
+
+namespace lightspeech::train {
+namespace {
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/" + name;
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+// A tiny light ORACLE run on a synthetic corpus folder.
+TrainFlags TinyFlags(const std::string& name) {
+  TrainFlags f;
+  f.config = "train/configs/light_oracle.pbtxt";
+  f.sets = {"model.encoder_dim=16", "model.encoder_blocks=1", "model.decoder_dim=16", "model.decoder_blocks=1",
+            "model.predictor_hidden=16", "model.policy_hidden=16", "optimizer.warmup_steps=2", "log_every=1",
+            "checkpoint_every=2", "validate_every=2", "threads=1", "bf16=false"};
+  f.data = FreshDir(name + "_data");
+  f.run_dir = FreshDir(name + "_run");
+  f.steps = 4;
+  f.device = "cpu";
+  return f;
+}
+
+TEST(TrainLibTest, ResolveAppliesFileThenSetThenNamedFlags) {
+  TrainFlags f = TinyFlags("resolve");
+  f.sets.push_back("steps=100");
+  f.sets.push_back("optimizer.lr=0.5");
+  f.lr = 0.25;
+  f.aligner = "mas";
+  absl::StatusOr<TrainConfig> c = ResolveTrainConfig(f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->steps(), 4);                  // --steps beats --set
+  EXPECT_DOUBLE_EQ(c->optimizer().lr(), 0.25);
+  EXPECT_EQ(c->aligner(), TrainConfig::MAS);
+  EXPECT_EQ(c->model().encoder_dim(), 16);   // --set beats the file
+  EXPECT_EQ(c->optimizer().grad_clip_norm(), 1.0);  // from the file
+  EXPECT_EQ(c->data().data_dir(), f.data);
+
+  f.config.clear();
+  EXPECT_EQ(ResolveTrainConfig(f).status().message(), "--config is required (e.g. train/configs/light_rl.pbtxt)");
+  f = TinyFlags("resolve_bad");
+  f.sets.push_back("optimizer.warmup=3");
+  EXPECT_EQ(ResolveTrainConfig(f).status().message(),
+            "--set=optimizer.warmup=3: TrainConfig has no field 'optimizer.warmup'");
+  f = TinyFlags("resolve_no_data");
+  f.data.clear();
+  EXPECT_EQ(ResolveTrainConfig(f).status().message(), "no data folder: give --data or data.data_dir");
+}
+
+TEST(TrainLibTest, MissingDataFolderIsNamed) {
+  TrainFlags f = TinyFlags("missing");
+  f.data = "/nonexistent/corpus";
+  const absl::Status s = RunTraining(f, nullptr, nullptr);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "--data: /nonexistent/corpus is not a folder");
+}
+
+TEST(TrainLibTest, TrainsThenResumesFromLatest) {
+  TrainFlags f = TinyFlags("run");
+  ASSERT_TRUE(records::WriteSyntheticCorpus(f.data, 6, 1, 0.2).ok());
+  std::vector<DataPosition> opened_at;
+  DataOpener open = [&](const TrainConfig& config, const DataPosition& start) -> absl::StatusOr<DataSources> {
+    opened_at.push_back(start);
+    DataSources d;
+    d.train = std::make_unique<testing::InMemoryBatchSource>(testing::SyntheticBatches(3, 2), true, start);
+    d.validation = std::make_unique<testing::InMemoryBatchSource>(testing::SyntheticBatches(1, 2, "val"), false);
+    return d;
+  };
+  absl::Status s = RunTraining(f, open, nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  f.steps = 6;
+  f.resume = "latest";
+  s = RunTraining(f, open, nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(opened_at.size(), 2u);
+  EXPECT_EQ(opened_at[0].epoch, 0);
+  EXPECT_EQ(opened_at[1].epoch, 1);  // 4 of 3 batches per epoch consumed
+  EXPECT_EQ(opened_at[1].batch_in_epoch, 1);
+  absl::StatusOr<std::string> latest = LatestCheckpoint(f.run_dir + "/checkpoints");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_TRUE(absl::EndsWith(*latest, "ckpt-00000006.pb")) << *latest;
+  absl::StatusOr<Checkpoint> c = ReadCheckpoint(*latest);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->symbols().symbols(0), "_");  // the manifest's table
+}
+
+}  // namespace
+}  // namespace lightspeech::train

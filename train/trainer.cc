@@ -1,0 +1,846 @@
+#include "train/trainer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "features/mel_image.h"
+#include "model/acoustic_model.h"
+#include "model/aligner.h"
+#include "model/duration.h"
+#include "model/length_regulator.h"
+#include "records/file_util.h"
+#include "rl/baselines.h"
+#include "rl/categorical.h"
+#include "rl/reinforce.h"
+#include "rl/rewards.h"
+#include "torch/torch.h"
+#include "train/checkpoint.h"
+#include "train/compat.h"
+#include "train/config.h"
+
+namespace lightspeech::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kPi = 3.14159265358979323846;
+
+#define LS_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) { \
+      return _s;                              \
+    }                                         \
+  } while (0)
+
+#define LS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.status();            \
+  lhs = *std::move(tmp)
+#define LS_CONCAT_INNER(a, b) a##b
+#define LS_CONCAT(a, b) LS_CONCAT_INNER(a, b)
+#define LS_ASSIGN_OR_RETURN(lhs, expr) LS_ASSIGN_OR_RETURN_IMPL(LS_CONCAT(_statusor_, __LINE__), lhs, expr)
+
+// A HostBatch on a device. A private stand-in for train/batch_tensors (ToTensors), which replaces
+// it once both are merged.
+struct Tensors {
+  torch::Tensor tokens;         // [B, N] int64
+  torch::Tensor token_mask;     // [B, N] bool
+  torch::Tensor token_lengths;  // [B] int64
+  torch::Tensor mel;            // [B, T, M] float
+  torch::Tensor mel_mask;       // [B, T] bool
+  torch::Tensor frame_lengths;  // [B] int64
+  torch::Tensor durations;      // [B, N] int64, or undefined
+};
+
+absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Device& device) {
+  const int64_t B = b.batch_size, N = b.max_tokens, T = b.max_frames, M = b.n_mels;
+  if (B <= 0 || N <= 0 || T <= 0 || M <= 0 || static_cast<int64_t>(b.tokens.size()) != B * N ||
+      static_cast<int64_t>(b.mel.size()) != B * T * M || static_cast<int64_t>(b.token_lengths.size()) != B ||
+      static_cast<int64_t>(b.frame_lengths.size()) != B ||
+      (b.has_durations() && static_cast<int64_t>(b.durations.size()) != B * N)) {
+    return absl::InvalidArgumentError(absl::StrCat("batch of ", B, " x ", N, " tokens, ", T, " x ", M,
+                                                   " mel has inconsistent sizes"));
+  }
+  for (int64_t i = 0; i < B; ++i) {
+    if (b.token_lengths[i] < 1 || b.token_lengths[i] > N || b.frame_lengths[i] < 1 || b.frame_lengths[i] > T) {
+      return absl::InvalidArgumentError(absl::StrCat("batch utterance '", i < static_cast<int64_t>(b.ids.size()) ? b.ids[i] : "",
+                                                     "': ", b.token_lengths[i], " tokens, ", b.frame_lengths[i],
+                                                     " frames (need >= 1 of each)"));
+    }
+  }
+  try {
+    auto i64 = torch::TensorOptions().dtype(torch::kLong);
+    // Always a copy: the result must not alias the HostBatch's vectors (from_blob does not own them).
+    auto upload = [&](const torch::Tensor& host) {
+      return host.to(torch::TensorOptions().device(device), /*non_blocking=*/false, /*copy=*/true);
+    };
+    Tensors t;
+    t.tokens = upload(torch::from_blob(const_cast<int64_t*>(b.tokens.data()), {B, N}, i64));
+    t.token_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.token_lengths.data()), {B}, i64));
+    t.frame_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.frame_lengths.data()), {B}, i64));
+    t.mel = upload(torch::from_blob(const_cast<float*>(b.mel.data()), {B, T, M}, torch::kFloat));
+    t.token_mask = torch::arange(N, i64.device(device)).unsqueeze(0) < t.token_lengths.unsqueeze(1);
+    t.mel_mask = torch::arange(T, i64.device(device)).unsqueeze(0) < t.frame_lengths.unsqueeze(1);
+    if (b.has_durations()) t.durations = upload(torch::from_blob(const_cast<int64_t*>(b.durations.data()), {B, N}, i64));
+    return t;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("batch to tensors: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, int64_t vocab, int64_t k, int64_t n_mels) {
+  const ModelConfig& m = c.model();
+  model::AcousticModelOptions o = m.preset() == ModelConfig::PROTOTYPE
+                                      ? model::AcousticModelOptions::Prototype(vocab, k, n_mels)
+                                      : model::AcousticModelOptions::Light(vocab, k, n_mels);
+  if (m.encoder_dim() > 0) {
+    o.encoder.embedding_dim = o.encoder.output_dim = m.encoder_dim();
+    o.policy.input_dim = o.predictor.input_dim = o.decoder.input_dim = m.encoder_dim();
+  }
+  if (m.encoder_blocks() > 0) o.encoder.num_blocks = m.encoder_blocks();
+  if (m.gru_hidden() > 0) o.encoder.gru_hidden = o.decoder.gru_hidden = m.gru_hidden();
+  if (m.decoder_dim() > 0) o.decoder.hidden_dim = m.decoder_dim();
+  if (m.decoder_blocks() > 0) o.decoder.num_blocks = m.decoder_blocks();
+  if (m.policy_hidden() > 0) o.policy.hidden_dim = m.policy_hidden();
+  if (m.predictor_hidden() > 0) o.predictor.hidden_dim = m.predictor_hidden();
+  if (m.aligner_channels() > 0) o.aligner.channels = m.aligner_channels();
+  if (m.aligner_attention_dim() > 0) o.aligner.attention_dim = m.aligner_attention_dim();
+  if (m.has_dropout()) o.encoder.dropout = o.decoder.dropout = m.dropout();
+  o.decoder.postnet = m.postnet();
+  o.use_predictor = m.use_predictor() || c.aligner() != TrainConfig::RL;
+  o.use_aligner = c.aligner() == TrainConfig::MAS;
+  o.policy.observe_mel = c.aligner() == TrainConfig::RL && c.rl().actor_observes_mel();
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+// Mean squared error over real frames and bins; pred and target [B, T, M], mask [B, T].
+torch::Tensor MaskedMse(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
+  torch::Tensor m = mask.unsqueeze(-1).to(torch::kFloat);
+  return ((pred.to(torch::kFloat) - target).square() * m).sum() / (m.sum() * pred.size(2)).clamp_min(1);
+}
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
+  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%ds", s);
+}
+
+}  // namespace
+
+double LearningRate(const OptimizerConfig& o, int64_t step, int64_t total_steps) {
+  const double lr = o.lr() > 0 ? o.lr() : 1e-3;
+  const int64_t warmup = o.warmup_steps();
+  if (step < 1) step = 1;
+  if (warmup > 0 && step <= warmup) return lr * static_cast<double>(step) / warmup;
+  switch (o.decay()) {
+    case OptimizerConfig::INVERSE_SQRT:
+      return lr * std::sqrt(static_cast<double>(std::max<int64_t>(warmup, 1)) / step);
+    case OptimizerConfig::COSINE: {
+      const double span = std::max<int64_t>(total_steps - warmup, 1);
+      const double progress = std::min(1.0, (step - warmup) / span);
+      return lr * (o.min_lr_ratio() + (1 - o.min_lr_ratio()) * 0.5 * (1 + std::cos(kPi * progress)));
+    }
+    case OptimizerConfig::EXPONENTIAL: {
+      const double rate = o.decay_rate() > 0 ? o.decay_rate() : 0.5;
+      const double every = o.decay_steps() > 0 ? o.decay_steps() : 10000;
+      return lr * std::pow(rate, (step - warmup) / every);
+    }
+    default:
+      return lr;
+  }
+}
+
+absl::StatusOr<std::string> ResolveDevice(const std::string& requested) {
+  try {
+    if (requested == "auto") return torch::cuda::is_available() ? std::string("cuda") : std::string("cpu");
+    if (requested == "cpu") return requested;
+    if (requested.rfind("cuda", 0) == 0) {
+      const torch::Device d(requested);
+      if (!torch::cuda::is_available()) {
+        return absl::FailedPreconditionError(absl::StrCat("--device=", requested, ": no CUDA GPU is available"));
+      }
+      if (d.has_index() && d.index() >= static_cast<int64_t>(torch::cuda::device_count())) {
+        return absl::FailedPreconditionError(absl::StrCat("--device=", requested, ": only ", torch::cuda::device_count(), " GPUs"));
+      }
+      return requested;
+    }
+  } catch (const c10::Error&) {
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--device=", requested, ": expected auto, cpu, cuda or cuda:N"));
+}
+
+struct Trainer::State {
+  TrainConfig config;
+  records::SymbolTable symbols;
+  int n_mels = 0;
+  int max_duration = 0;
+  torch::Device device{torch::kCPU};
+  MetricsSink* sink = nullptr;
+  std::string run_dir, checkpoint_dir, log_path;
+  std::FILE* log = nullptr;
+  bool tty = false;
+
+  model::AcousticModel model{nullptr};
+  NamedTensors model_params, actor_params;
+  std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
+  torch::Tensor baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward (0-dim), undefined at first
+
+  int64_t step = 0;
+  DataPosition position;
+
+  void Log(const std::string& line) {
+    if (log == nullptr) return;
+    std::fprintf(log, "%s\n", line.c_str());
+    std::fflush(log);
+  }
+  absl::Status Scalar(const std::string& tag, double value) {
+    if (sink == nullptr) return absl::OkStatus();
+    return sink->AddScalar(tag, step, value);
+  }
+};
+
+Trainer::Trainer(std::unique_ptr<State> state) : s_(std::move(state)) {}
+
+Trainer::~Trainer() {
+  if (s_ && s_->log != nullptr) std::fclose(s_->log);
+}
+
+int64_t Trainer::step() const { return s_->step; }
+DataPosition Trainer::data_position() const { return s_->position; }
+const TrainConfig& Trainer::config() const { return s_->config; }
+int64_t Trainer::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& [name, p] : s_->model_params) n += p.numel();
+  return n;
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, const records::SymbolTable& symbols,
+                                                         int n_mels, int max_duration, const std::string& device,
+                                                         MetricsSink* sink, const std::string& log_path) {
+  LS_RETURN_IF_ERROR(ValidateTrainConfig(config));
+  if (config.run_dir().empty()) return absl::InvalidArgumentError("TrainConfig: run_dir is empty");
+  if (symbols.symbols_size() < 2) return absl::InvalidArgumentError("Trainer: the symbol table has fewer than 2 symbols");
+  if (n_mels <= 0) return absl::InvalidArgumentError("Trainer: n_mels must be > 0");
+  auto s = std::make_unique<State>();
+  s->config = config;
+  if (s->config.model().max_duration() == 0) s->config.mutable_model()->set_max_duration(max_duration);
+  s->max_duration = s->config.model().max_duration();
+  if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
+  s->symbols = symbols;
+  s->n_mels = n_mels;
+  s->sink = sink;
+  LS_ASSIGN_OR_RETURN(const std::string resolved, ResolveDevice(device));
+  s->device = torch::Device(resolved);
+
+  s->run_dir = config.run_dir();
+  s->checkpoint_dir = s->run_dir + "/checkpoints";
+  for (const std::string& dir : {s->run_dir, s->checkpoint_dir}) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return records::ErrnoStatus(dir, "cannot create folder", errno);
+  }
+  LS_RETURN_IF_ERROR(WriteResolvedConfig(s->config, s->run_dir));
+  s->log_path = log_path.empty() ? s->run_dir + "/train.log" : log_path;
+  s->log = std::fopen(s->log_path.c_str(), "a");
+  if (s->log == nullptr) return records::ErrnoStatus(s->log_path, "cannot open the text log", errno);
+  s->tty = ::isatty(STDERR_FILENO) == 1;
+
+  LS_ASSIGN_OR_RETURN(const model::AcousticModelOptions options,
+                      ModelOptions(s->config, symbols.symbols_size(), s->max_duration, n_mels));
+  try {
+    torch::set_num_threads(config.threads() > 0 ? config.threads() : 1);
+    torch::manual_seed(static_cast<uint64_t>(config.seed()));
+    LS_ASSIGN_OR_RETURN(s->model, model::AcousticModel::Create(options));
+    s->model->to(s->device);
+    for (const auto& item : s->model->named_parameters()) {
+      s->model_params.emplace_back(item.key(), item.value());
+      if (item.key().rfind("encoder.", 0) == 0 || item.key().rfind("policy.", 0) == 0) {
+        s->actor_params.emplace_back(item.key(), item.value());
+      }
+    }
+    const OptimizerConfig& o = config.optimizer();
+    auto adam = [&](double lr) {
+      return torch::optim::AdamWOptions(lr)
+          .betas({o.beta1() > 0 ? o.beta1() : 0.9, o.beta2() > 0 ? o.beta2() : 0.999})
+          .eps(o.eps() > 0 ? o.eps() : 1e-8)
+          .weight_decay(o.weight_decay());
+    };
+    std::vector<torch::Tensor> all, actor;
+    for (const auto& [name, p] : s->model_params) all.push_back(p);
+    for (const auto& [name, p] : s->actor_params) actor.push_back(p);
+    s->opt_model = std::make_unique<torch::optim::AdamW>(all, adam(LearningRate(o, 1, config.steps())));
+    if (config.aligner() == TrainConfig::RL) {
+      s->opt_actor = std::make_unique<torch::optim::AdamW>(actor, adam(LearningRate(o, 1, config.steps())));
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("Trainer::Create: ", e.what_without_backtrace()));
+  }
+  std::unique_ptr<Trainer> t(new Trainer(std::move(s)));
+  t->s_->Log(absl::StrCat("trainer: ", TrainConfig::Aligner_Name(config.aligner()), " ",
+                          ModelConfig::Preset_Name(config.model().preset()), ", ", t->num_parameters(),
+                          " parameters, K ", t->s_->max_duration, ", ", resolved));
+  return t;
+}
+
+absl::Status Trainer::Restore(const std::string& path) {
+  LS_ASSIGN_OR_RETURN(const Checkpoint c, ReadCheckpoint(path));
+  const std::string symbols_diff = FirstDifference(c.symbols(), s_->symbols);
+  if (!symbols_diff.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint symbol table differs: ", symbols_diff));
+  }
+  if (c.n_mels() != s_->n_mels || c.max_duration() != s_->max_duration) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint has n_mels ", c.n_mels(), " and K ",
+                                                      c.max_duration(), ", this run ", s_->n_mels, " and ",
+                                                      s_->max_duration));
+  }
+  const std::string model_diff = FirstDifference(c.config().model(), s_->config.model());
+  if (!model_diff.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint config differs: model.", model_diff));
+  }
+  if (c.config().aligner() != s_->config.aligner()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint config differs: aligner: ",
+                                                      TrainConfig::Aligner_Name(c.config().aligner()), " vs ",
+                                                      TrainConfig::Aligner_Name(s_->config.aligner())));
+  }
+  // Everything that can be checked is checked before any state changes (LoadModule validates all
+  // tensors before copying any).
+  auto with_path = [&](absl::Status st) {
+    return st.ok() ? st : absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  };
+  for (const TensorProto& t : c.state()) LS_RETURN_IF_ERROR(with_path(ValidateTensorProto(t)));
+  LS_RETURN_IF_ERROR(with_path(ValidateAdamW(c, "model", s_->model_params)));
+  if (s_->opt_actor) LS_RETURN_IF_ERROR(with_path(ValidateAdamW(c, "actor", s_->actor_params)));
+  LS_RETURN_IF_ERROR(with_path(LoadModule(c, *s_->model)));
+  LS_RETURN_IF_ERROR(with_path(LoadAdamW(c, "model", *s_->opt_model, s_->model_params)));
+  if (s_->opt_actor) LS_RETURN_IF_ERROR(with_path(LoadAdamW(c, "actor", *s_->opt_actor, s_->actor_params)));
+  for (const RngState& r : c.rng()) {
+    if (r.device() == "cpu" || torch::Device(s_->device).str() == r.device()) LS_RETURN_IF_ERROR(with_path(LoadTorchRng(r)));
+  }
+  s_->baseline = torch::Tensor();
+  for (const TensorProto& t : c.state()) {
+    if (t.name() == "rl.moving_average_baseline") {
+      LS_ASSIGN_OR_RETURN(torch::Tensor b, TensorFromProto(t));
+      s_->baseline = b.to(s_->device);
+    }
+  }
+  s_->step = c.step();
+  s_->position.epoch = c.data_position().epoch();
+  s_->position.batch_in_epoch = c.data_position().batch_in_epoch();
+  const std::string other = FirstDifference(c.config(), s_->config);
+  s_->Log(absl::StrCat("resumed from ", path, " at step ", s_->step, ", data epoch ", s_->position.epoch, " batch ",
+                       s_->position.batch_in_epoch, other.empty() ? "" : absl::StrCat("; first changed field: ", other)));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::SaveCheckpoint() {
+  Checkpoint c;
+  c.set_format_version(kCheckpointFormatVersion);
+  c.set_step(s_->step);
+  c.set_created_by("lightspeech::train::Trainer");
+  *c.mutable_config() = s_->config;
+  *c.mutable_symbols() = s_->symbols;
+  c.set_n_mels(s_->n_mels);
+  c.set_max_duration(s_->max_duration);
+  c.mutable_data_position()->set_epoch(s_->position.epoch);
+  c.mutable_data_position()->set_batch_in_epoch(s_->position.batch_in_epoch);
+  LS_RETURN_IF_ERROR(SaveModule(*s_->model, &c));
+  LS_RETURN_IF_ERROR(SaveAdamW("model", *s_->opt_model, s_->model_params, &c));
+  if (s_->opt_actor) LS_RETURN_IF_ERROR(SaveAdamW("actor", *s_->opt_actor, s_->actor_params, &c));
+  LS_ASSIGN_OR_RETURN(*c.add_rng(), SaveTorchRng(torch::kCPU));
+  if (s_->device.is_cuda()) {
+    LS_ASSIGN_OR_RETURN(*c.add_rng(), SaveTorchRng(s_->device));
+  }
+  if (s_->baseline.defined()) {
+    LS_ASSIGN_OR_RETURN(*c.add_state(), TensorToProto("rl.moving_average_baseline", s_->baseline));
+  }
+  const std::string path = CheckpointPath(s_->checkpoint_dir, s_->step);
+  LS_RETURN_IF_ERROR(WriteCheckpoint(c, path));
+  s_->Log(absl::StrCat("step ", s_->step, ": checkpoint ", path));
+  const int keep = s_->config.keep_checkpoints() > 0 ? s_->config.keep_checkpoints() : 3;
+  return PruneCheckpoints(s_->checkpoint_dir, keep);
+}
+
+namespace {
+
+// What one micro-batch contributes: the losses to back-propagate and the scalars to log.
+struct MicroBatch {
+  torch::Tensor model_loss;  // 0-dim, all parameters
+  torch::Tensor actor_loss;  // 0-dim, RL only: encoder + policy
+  std::vector<std::pair<std::string, torch::Tensor>> terms;  // detached 0-dim scalars, for logs and the guard
+};
+
+struct Context {
+  const TrainConfig& config;
+  model::AcousticModel& model;
+  torch::Tensor& baseline;
+};
+
+absl::StatusOr<torch::Tensor> PredictorLoss(Context& ctx, const torch::Tensor& enc, const Tensors& b,
+                                            const torch::Tensor& durations) {
+  LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, ctx.model->PredictLogDurations(enc, b.token_mask));
+  return model::DurationLoss(log_pred.to(torch::kFloat), durations, b.token_mask);
+}
+
+torch::Tensor MelLoss(const model::Synthesis& syn, const Tensors& b) {
+  torch::Tensor loss = MaskedMse(syn.mel.mel, b.mel, b.mel_mask);
+  if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
+    loss = loss + MaskedMse(syn.mel.mel_postnet, b.mel, b.mel_mask);
+  }
+  return loss;
+}
+
+torch::Tensor MeanDuration(const torch::Tensor& durations, const torch::Tensor& mask) {
+  torch::Tensor m = mask.to(torch::kFloat);
+  return (durations.to(torch::kFloat) * m).sum() / m.sum().clamp_min(1);
+}
+
+// Durations from reference (ORACLE) or the aligner (MAS) -> length regulation -> decoder.
+absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
+  const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+  MicroBatch out;
+  torch::Tensor durations;
+  torch::Tensor fs_loss;
+  if (ctx.config.aligner() == TrainConfig::ORACLE) {
+    if (!b.durations.defined()) {
+      return absl::FailedPreconditionError("aligner ORACLE needs reference durations, and this batch has none");
+    }
+    durations = b.durations;
+  } else {
+    model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(att.log_attention.detach().to(torch::kFloat),
+                                                                   b.token_lengths, b.frame_lengths));
+  }
+  torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
+  LS_ASSIGN_OR_RETURN(model::Synthesis syn,
+                      ctx.model->Decode(enc, durations, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
+  torch::Tensor mel_loss = MelLoss(syn, b);
+  LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, syn.expanded.durations));
+  out.model_loss = mel_loss + wd * dur_loss;
+  out.terms = {{"mel_loss", mel_loss.detach()}, {"duration_loss", dur_loss.detach()}};
+  if (fs_loss.defined()) {
+    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    out.model_loss = out.model_loss + wf * fs_loss;
+    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
+  }
+  out.terms.emplace_back("mean_duration", MeanDuration(syn.expanded.durations, b.token_mask));
+  return out;
+}
+
+// Rewards of decoded output: [R, B] per utterance or [R, B, N] per token for R rollouts.
+absl::StatusOr<torch::Tensor> Rewards(const RlConfig& rl, const model::Synthesis& syn, const torch::Tensor& target,
+                                      const torch::Tensor& target_mask, int64_t rollouts, int64_t num_tokens) {
+  torch::Tensor pred = syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel;
+  pred = pred.detach().to(torch::kFloat);
+  const int64_t batch = target.size(0) / rollouts;
+  switch (rl.reward()) {
+    case RlConfig::PROTOTYPE: {
+      LS_ASSIGN_OR_RETURN(torch::Tensor r, rl::PrototypeReward(pred, syn.expanded.frame_mask, target, target_mask));
+      return r.view({rollouts, batch});
+    }
+    case RlConfig::NEGATIVE_L1:
+    case RlConfig::NEGATIVE_MSE:
+    case RlConfig::REWARD_UNSPECIFIED: {
+      const rl::ErrorKind kind = rl.reward() == RlConfig::NEGATIVE_L1 ? rl::ErrorKind::kL1 : rl::ErrorKind::kMse;
+      LS_ASSIGN_OR_RETURN(torch::Tensor r, rl::NegativeErrorReward(pred, target, target_mask, kind));
+      return r.view({rollouts, batch});
+    }
+    case RlConfig::PER_TOKEN_MSE:
+    case RlConfig::PER_TOKEN_L1: {
+      rl::PerTokenRewardOptions o;
+      o.kind = rl.reward() == RlConfig::PER_TOKEN_L1 ? rl::ErrorKind::kL1 : rl::ErrorKind::kMse;
+      LS_ASSIGN_OR_RETURN(torch::Tensor r, rl::PerTokenReward(pred, target, syn.expanded.frame_to_token,
+                                                              syn.expanded.frame_mask, num_tokens, o));
+      return r.view({rollouts, batch, num_tokens});
+    }
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown rl.reward ", rl.reward()));
+  }
+}
+
+// The two-optimizer policy-gradient step: S sampled duration sequences per utterance, each fitted to
+// the target length and decoded; the model learns the mel loss over all samples, the actor
+// (encoder + policy) the REINFORCE loss of exactly the sampled durations.
+absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
+  const RlConfig& rc = ctx.config.rl();
+  const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
+  const int64_t B = b.tokens.size(0), N = b.tokens.size(1), T = b.mel.size(1);
+  MicroBatch out;
+  torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
+  torch::Tensor logits = ctx.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+  rl::CategoricalOptions co;
+  if (rc.temperature() > 0) co.temperature = rc.temperature();
+  LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy policy, rl::CategoricalPolicy::Create(logits, b.token_mask, co));
+  rl::SampledActions a = policy.Sample(S);  // [S, B, N]
+
+  auto tile = [&](const torch::Tensor& t, int64_t r) {  // [B, ...] -> [r * B, ...]
+    std::vector<int64_t> reps(t.dim(), 1);
+    reps[0] = r;
+    return t.repeat(reps);
+  };
+  const torch::Tensor mask_s = tile(b.token_mask, S), mel_s = tile(b.mel, S), mel_mask_s = tile(b.mel_mask, S);
+  LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc, S), a.durations.reshape({S * B, N}), mask_s, {},
+                                                              tile(b.frame_lengths, S), T));
+  torch::Tensor mel_loss = MaskedMse(syn.mel.mel, mel_s, mel_mask_s);
+  if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
+    mel_loss = mel_loss + MaskedMse(syn.mel.mel_postnet, mel_s, mel_mask_s);
+  }
+  LS_ASSIGN_OR_RETURN(torch::Tensor rewards, Rewards(rc, syn, mel_s, mel_mask_s, S, N));
+  const bool per_token = rewards.dim() == 3;
+  const torch::Tensor reward_mask = per_token ? b.token_mask.unsqueeze(0).expand({S, B, N}) : torch::Tensor();
+
+  torch::Tensor advantages;
+  switch (rc.baseline()) {
+    case RlConfig::MOVING_AVERAGE: {
+      // An exponential moving average kept here rather than in rl::MovingAverageBaseline, whose
+      // state cannot be restored from a checkpoint.
+      const double decay = rc.moving_average_decay() > 0 ? rc.moving_average_decay() : 0.9;
+      torch::Tensor mean = reward_mask.defined() ? rewards.masked_select(reward_mask).mean() : rewards.mean();
+      if (!ctx.baseline.defined()) ctx.baseline = mean.detach().clone();
+      advantages = rewards - ctx.baseline;
+      if (reward_mask.defined()) advantages = advantages * reward_mask.to(advantages.scalar_type());
+      ctx.baseline = (decay * ctx.baseline + (1 - decay) * mean).detach();
+      break;
+    }
+    case RlConfig::LEAVE_ONE_OUT: {
+      LS_ASSIGN_OR_RETURN(advantages, rl::LeaveOneOutAdvantage(rewards));
+      break;
+    }
+    case RlConfig::SELF_CRITICAL: {
+      torch::NoGradGuard no_grad;
+      LS_ASSIGN_OR_RETURN(model::Synthesis greedy,
+                          ctx.model->Decode(enc.detach(), policy.Greedy(), b.token_mask, {}, b.frame_lengths, T));
+      LS_ASSIGN_OR_RETURN(torch::Tensor greedy_rewards, Rewards(rc, greedy, b.mel, b.mel_mask, 1, N));
+      LS_ASSIGN_OR_RETURN(advantages, rl::SelfCriticalAdvantage(rewards, greedy_rewards[0]));
+      break;
+    }
+    case RlConfig::NO_BASELINE:
+      advantages = rewards;
+      break;
+    default: {
+      LS_ASSIGN_OR_RETURN(advantages, rl::BatchNormalizedAdvantage(rewards, reward_mask));
+      break;
+    }
+  }
+  rl::ReinforceOptions ro;
+  ro.entropy_coef = rc.entropy_weight();
+  ro.normalization = rc.normalize_per_sequence() ? rl::ReinforceOptions::Normalization::kPerSequence
+                                                 : rl::ReinforceOptions::Normalization::kPerToken;
+  LS_ASSIGN_OR_RETURN(rl::ReinforceLossTerms pg, rl::ReinforceLoss(a.log_prob, advantages, b.token_mask, policy.Entropy(), ro));
+
+  out.model_loss = mel_loss;
+  out.actor_loss = pg.loss;
+  out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", pg.policy_loss.detach()}, {"entropy", pg.entropy.detach()}};
+  const torch::Tensor used = syn.expanded.durations.view({S, B, N})[0];
+  if (ctx.model->options().use_predictor) {
+    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+    LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
+    out.model_loss = out.model_loss + wd * dur_loss;
+    out.terms.emplace_back("duration_loss", dur_loss.detach());
+  }
+  const torch::Tensor reward_mean = per_token ? rewards.masked_select(reward_mask).mean() : rewards.mean();
+  out.terms.emplace_back("reward", reward_mean.detach());
+  out.terms.emplace_back("mean_duration", MeanDuration(a.durations.view({S * B, N}), mask_s));
+  out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
+  State& s = *s_;
+  ValidationResult r;
+  double mel_sum = 0, frames = 0, align_sum = 0, dur_sum = 0, tokens = 0;
+  const int64_t limit = s.config.validation_batches();
+  s.model->eval();
+  torch::NoGradGuard no_grad;
+  while (limit == 0 || r.batches < limit) {
+    absl::StatusOr<HostBatch> host = validation.Next();
+    if (absl::IsOutOfRange(host.status())) break;
+    if (!host.ok()) return host.status();
+    if (host->n_mels != s.n_mels) {
+      return absl::InvalidArgumentError(absl::StrCat("validation batch has ", host->n_mels, " mel bins, the model ", s.n_mels));
+    }
+    LS_ASSIGN_OR_RETURN(const Tensors b, HostBatchToTensors(*host, s.device));
+    try {
+      compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
+      torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
+      torch::Tensor method;  // the durations the training method would use for this utterance
+      switch (s.config.aligner()) {
+        case TrainConfig::ORACLE:
+          method = b.durations;
+          break;
+        case TrainConfig::MAS: {
+          model::AlignerOutput att = s.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+          LS_ASSIGN_OR_RETURN(method, model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths,
+                                                                      b.frame_lengths));
+          break;
+        }
+        default: {
+          torch::Tensor logits = s.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+          LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
+          method = p.Greedy();
+        }
+      }
+      torch::Tensor inference;  // text-only durations
+      if (s.model->options().use_predictor) {
+        LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
+        inference = model::PredictedDurations(log_pred.to(torch::kFloat), b.token_mask);
+      } else if (!s.model->options().policy.observe_mel) {
+        inference = method;
+      }
+      if (!method.defined()) {
+        return absl::FailedPreconditionError("validation with aligner ORACLE needs reference durations");
+      }
+      LS_ASSIGN_OR_RETURN(model::Synthesis syn,
+                          s.model->Decode(enc, method, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
+      if (r.batches == 0) {
+        // The first utterance, for pictures.
+        const int64_t frames = b.frame_lengths[0].item<int64_t>(), tokens = b.token_lengths[0].item<int64_t>();
+        auto host_floats = [&](const torch::Tensor& mel) {
+          torch::Tensor x = mel[0].slice(0, 0, frames).to(torch::kFloat).to(torch::kCPU).contiguous();
+          return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+        };
+        auto marks = [&](const torch::Tensor& durations) {
+          torch::Tensor ends = durations[0].slice(0, 0, tokens - 1).cumsum(0).to(torch::kCPU).contiguous();
+          std::vector<int> out;
+          for (int64_t i = 0; i < ends.numel(); ++i) out.push_back(static_cast<int>(ends[i].item<int64_t>()));
+          return out;
+        };
+        r.example_frames = frames;
+        r.example_prediction = host_floats(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel);
+        r.example_target = host_floats(b.mel);
+        r.example_method_marks = marks(syn.expanded.durations);
+        if (b.durations.defined()) r.example_reference_marks = marks(b.durations);
+      }
+      const double f = b.mel_mask.sum().item<double>();
+      mel_sum += MaskedMse(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel, b.mel, b.mel_mask)
+                     .item<double>() * f;
+      frames += f;
+      if (b.durations.defined()) {
+        r.has_durations = true;
+        const torch::Tensor m = b.token_mask.to(torch::kFloat);
+        const double n = m.sum().item<double>();
+        tokens += n;
+        align_sum += ((syn.expanded.durations - b.durations).abs().to(torch::kFloat) * m).sum().item<double>();
+        if (inference.defined()) {
+          dur_sum += ((inference - b.durations).abs().to(torch::kFloat) * m).sum().item<double>();
+        }
+      }
+    } catch (const c10::Error& e) {
+      s.model->train();
+      return absl::InternalError(absl::StrCat("validation: ", e.what_without_backtrace()));
+    }
+    ++r.batches;
+  }
+  s.model->train();
+  if (frames > 0) r.mel_loss = mel_sum / frames;
+  if (tokens > 0) {
+    if (s.config.aligner() != TrainConfig::ORACLE) r.alignment_mae = align_sum / tokens;
+    r.duration_mae = dur_sum / tokens;
+    if (!s.model->options().use_predictor && s.model->options().policy.observe_mel) r.duration_mae = -1;
+  }
+  return r;
+}
+
+absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
+  State& s = *s_;
+  const TrainConfig& c = s.config;
+  const int64_t total = c.steps();
+  const int accumulation = c.optimizer().grad_accumulation() > 0 ? c.optimizer().grad_accumulation() : 1;
+  const int64_t log_every = c.log_every() > 0 ? c.log_every() : 10;
+  const double clip = c.optimizer().grad_clip_norm();
+  const double actor_scale = c.rl().actor_lr_scale() > 0 ? c.rl().actor_lr_scale() : 1.0;
+  const bool rl_method = c.aligner() == TrainConfig::RL;
+  Context ctx{c, s.model, s.baseline};
+  std::vector<torch::Tensor> model_params, actor_params;
+  for (const auto& [name, p] : s.model_params) model_params.push_back(p);
+  for (const auto& [name, p] : s.actor_params) actor_params.push_back(p);
+
+  s.model->train();
+  const auto run_start = Clock::now();
+  const int64_t first_step = s.step;
+  auto window_start = Clock::now();
+  double window_wait = 0, window_frames = 0, window_utts = 0;
+  int64_t window_steps = 0;
+
+  while (s.step < total) {
+    const int64_t step = s.step + 1;
+    std::vector<torch::Tensor> actor_grads(actor_params.size());
+    std::map<std::string, double> terms;
+    try {
+      for (auto& p : model_params) p.mutable_grad() = torch::Tensor();
+      for (int micro = 0; micro < accumulation; ++micro) {
+        const auto wait_start = Clock::now();
+        absl::StatusOr<HostBatch> host = train.Next();
+        window_wait += std::chrono::duration<double>(Clock::now() - wait_start).count();
+        if (!host.ok()) {
+          return absl::Status(host.status().code(), absl::StrCat("step ", step, ": training data: ", host.status().message()));
+        }
+        if (host->n_mels != s.n_mels) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("step ", step, ": batch has ", host->n_mels, " mel bins, the model ", s.n_mels));
+        }
+        window_frames += host->total_frames();
+        window_utts += host->batch_size;
+        LS_ASSIGN_OR_RETURN(const Tensors b, HostBatchToTensors(*host, s.device));
+        absl::StatusOr<MicroBatch> mb;
+        {
+          compat::ScopedCudaBf16Autocast autocast(c.bf16() && s.device.is_cuda());
+          mb = rl_method ? RlStep(ctx, b) : SupervisedStep(ctx, b);
+        }
+        if (!mb.ok()) return absl::Status(mb.status().code(), absl::StrCat("step ", step, ": ", mb.status().message()));
+        // The guard: one host read of every term; nothing is back-propagated or stepped when any is
+        // not finite.
+        std::vector<torch::Tensor> values;
+        for (const auto& [name, v] : mb->terms) values.push_back(v.to(torch::kDouble).reshape({1}));
+        const torch::Tensor host_values = torch::cat(values).to(torch::kCPU);
+        bool finite = true;
+        std::vector<std::string> described;
+        for (size_t i = 0; i < mb->terms.size(); ++i) {
+          const double v = host_values[i].item<double>();
+          finite = finite && std::isfinite(v);
+          terms[mb->terms[i].first] += v / accumulation;
+          described.push_back(absl::StrCat(mb->terms[i].first, "=", v));
+        }
+        if (!finite) {
+          const std::string msg = absl::StrCat("step ", step, ": non-finite loss (", absl::StrJoin(described, ", "),
+                                               "); stopping without a checkpoint of this state");
+          s.Log(msg);
+          return absl::InvalidArgumentError(msg);
+        }
+        if (rl_method) {
+          // The policy gradient first: the model step must not run before it is taken.
+          std::vector<torch::Tensor> g = torch::autograd::grad({mb->actor_loss / accumulation}, actor_params, {},
+                                                               /*retain_graph=*/true, /*create_graph=*/false,
+                                                               /*allow_unused=*/true);
+          for (size_t i = 0; i < g.size(); ++i) {
+            if (!g[i].defined()) continue;
+            actor_grads[i] = actor_grads[i].defined() ? actor_grads[i] + g[i] : g[i].clone();
+          }
+        }
+        (mb->model_loss / accumulation).backward();
+      }
+      // Clipping and the gradient-norm guard.
+      auto norm_of = [](const std::vector<torch::Tensor>& grads) {
+        std::vector<torch::Tensor> n;
+        for (const auto& g : grads) {
+          if (g.defined()) n.push_back(g.to(torch::kFloat).norm().reshape({1}));
+        }
+        return n.empty() ? 0.0 : torch::cat(n).norm().item<double>();
+      };
+      std::vector<torch::Tensor> model_grads;
+      for (auto& p : model_params) model_grads.push_back(p.grad());
+      const double model_norm = norm_of(model_grads);
+      const double actor_norm = rl_method ? norm_of(actor_grads) : 0.0;
+      if (!std::isfinite(model_norm) || !std::isfinite(actor_norm)) {
+        std::vector<std::string> described;
+        for (const auto& [name, v] : terms) described.push_back(absl::StrCat(name, "=", v));
+        const std::string msg =
+            absl::StrCat("step ", step, ": non-finite gradient norm (model ", model_norm, ", actor ", actor_norm,
+                         "; ", absl::StrJoin(described, ", "), "); stopping without a checkpoint of this state");
+        s.Log(msg);
+        return absl::InvalidArgumentError(msg);
+      }
+      if (clip > 0) {
+        torch::NoGradGuard no_grad;
+        if (model_norm > clip) {
+          for (auto& g : model_grads) {
+            if (g.defined()) g.mul_(clip / (model_norm + 1e-6));
+          }
+        }
+        if (actor_norm > clip) {
+          for (auto& g : actor_grads) {
+            if (g.defined()) g.mul_(clip / (actor_norm + 1e-6));
+          }
+        }
+      }
+      terms["grad_norm"] = model_norm;
+      if (rl_method) terms["actor_grad_norm"] = actor_norm;
+      const double lr = LearningRate(c.optimizer(), step, total);
+      for (auto& g : s.opt_model->param_groups()) g.options().set_lr(lr);
+      s.opt_model->step();
+      if (rl_method) {
+        for (auto& g : s.opt_actor->param_groups()) g.options().set_lr(lr * actor_scale);
+        for (size_t i = 0; i < actor_params.size(); ++i) actor_params[i].mutable_grad() = actor_grads[i];
+        s.opt_actor->step();
+      }
+      for (auto& p : model_params) p.mutable_grad() = torch::Tensor();
+      terms["lr"] = lr;
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("step ", step, ": ", e.what_without_backtrace()));
+    }
+    s.step = step;
+    s.position = train.Position();
+    ++window_steps;
+
+    if (step % log_every == 0 || step == total) {
+      const double window = std::chrono::duration<double>(Clock::now() - window_start).count();
+      terms["steps_per_second"] = window > 0 ? window_steps / window : 0;
+      terms["frames_per_second"] = window > 0 ? window_frames / window : 0;
+      terms["utterances_per_second"] = window > 0 ? window_utts / window : 0;
+      terms["loader_wait_share"] = window > 0 ? window_wait / window : 0;
+      std::vector<std::string> parts;
+      for (const auto& [name, v] : terms) {
+        LS_RETURN_IF_ERROR(s.Scalar("train/" + name, v));
+        parts.push_back(absl::StrFormat("%s=%.6g", name, v));
+      }
+      s.Log(absl::StrCat("step ", step, " ", absl::StrJoin(parts, " ")));
+      if (s.tty) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+        const double rate = elapsed > 0 ? (step - first_step) / elapsed : 0;
+        std::fprintf(stderr, "\rstep %lld/%lld  %.2f steps/s  ETA %s  mel %.4f   ",
+                     static_cast<long long>(step), static_cast<long long>(total), rate,
+                     FormatDuration(rate > 0 ? (total - step) / rate : -1).c_str(), terms["mel_loss"]);
+        std::fflush(stderr);
+      }
+      window_start = Clock::now();
+      window_wait = window_frames = window_utts = 0;
+      window_steps = 0;
+    }
+    if (validation != nullptr && c.validate_every() > 0 && step % c.validate_every() == 0) {
+      LS_ASSIGN_OR_RETURN(const ValidationResult v, Validate(*validation));
+      LS_RETURN_IF_ERROR(s.Scalar("val/mel_loss", v.mel_loss));
+      std::string line = absl::StrFormat("step %d validation: %d batches, mel_loss=%.6g", step, v.batches, v.mel_loss);
+      if (v.alignment_mae >= 0) {
+        LS_RETURN_IF_ERROR(s.Scalar("val/alignment_mae_frames", v.alignment_mae));
+        absl::StrAppendFormat(&line, " alignment_mae_frames=%.4g", v.alignment_mae);
+      }
+      if (v.duration_mae >= 0) {
+        LS_RETURN_IF_ERROR(s.Scalar("val/duration_mae_frames", v.duration_mae));
+        absl::StrAppendFormat(&line, " duration_mae_frames=%.4g", v.duration_mae);
+      }
+      s.Log(line);
+      if (s.sink != nullptr && v.example_frames > 0) {
+        features::MelImageOptions image;
+        const int width = static_cast<int>(v.example_frames) * image.pixels_per_frame;
+        const int height = s.n_mels * image.pixels_per_bin;
+        LS_ASSIGN_OR_RETURN(const std::string predicted,
+                            features::RenderMelPng(v.example_prediction, v.example_frames, s.n_mels,
+                                                   v.example_reference_marks, v.example_method_marks, image));
+        LS_RETURN_IF_ERROR(s.sink->AddImagePng("val/mel_predicted", step, predicted, width, height));
+        LS_ASSIGN_OR_RETURN(const std::string target, features::RenderMelPng(v.example_target, v.example_frames, s.n_mels,
+                                                                             v.example_reference_marks, {}, image));
+        LS_RETURN_IF_ERROR(s.sink->AddImagePng("val/mel_target", step, target, width, height));
+      }
+    }
+    if ((c.checkpoint_every() > 0 && step % c.checkpoint_every() == 0) || step == total) {
+      LS_RETURN_IF_ERROR(SaveCheckpoint());
+      if (s.sink != nullptr) LS_RETURN_IF_ERROR(s.sink->Flush());
+    }
+  }
+  if (s.tty) std::fprintf(stderr, "\n");
+  return absl::OkStatus();
+}
+
+}  // namespace lightspeech::train
