@@ -1,0 +1,77 @@
+#include "train/data_sources.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "records/manifest.pb.h"
+#include "train/dataset.h"
+
+namespace lightspeech::train {
+namespace {
+
+DatasetOptions OptionsFor(const TrainConfig& config, records::Split split) {
+  DatasetOptions options;
+  options.split = split;
+  options.seed = static_cast<uint64_t>(config.seed());
+  const DataConfig& data = config.data();
+  if (data.batch_max_frames() > 0) options.max_batch_frames = data.batch_max_frames();
+  if (data.batch_max_size() > 0) options.max_batch_size = data.batch_max_size();
+  if (data.prefetch() > 0) options.prefetch_batches = data.prefetch();
+  if (data.loader_threads() > 0) options.num_threads = data.loader_threads();
+  options.strict = data.strict();
+  return options;
+}
+
+// Validation passes, one after another: the dataset is reopened after each OutOfRange. Reopening
+// re-indexes the (small) validation split, which keeps every pass identical and the loader simple.
+class RepeatingValidation : public BatchSource {
+ public:
+  RepeatingValidation(std::string dir, DatasetOptions options, std::unique_ptr<Dataset> first)
+      : dir_(std::move(dir)), options_(std::move(options)), current_(std::move(first)) {}
+
+  absl::StatusOr<HostBatch> Next() override {
+    if (current_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<Dataset>> reopened = Dataset::Create(dir_, options_);
+      if (!reopened.ok()) return reopened.status();
+      current_ = std::move(*reopened);
+    }
+    absl::StatusOr<HostBatch> batch = current_->Next();
+    if (absl::IsOutOfRange(batch.status())) current_.reset();
+    return batch;
+  }
+
+  DataPosition Position() const override { return current_ == nullptr ? DataPosition() : current_->Position(); }
+
+ private:
+  std::string dir_;
+  DatasetOptions options_;
+  std::unique_ptr<Dataset> current_;
+};
+
+}  // namespace
+
+absl::StatusOr<DataSources> OpenDataSources(const TrainConfig& config, const DataPosition& start) {
+  const std::string& dir = config.data().data_dir();
+  DataSources sources;
+  absl::StatusOr<std::unique_ptr<Dataset>> train = Dataset::Create(dir, OptionsFor(config, records::TRAIN), start);
+  if (!train.ok()) return train.status();
+  const bool has_validation = [&] {
+    for (const records::ShardInfo& shard : (*train)->manifest().shards()) {
+      if (shard.split() == records::VALIDATION && shard.num_records() > 0) return true;
+    }
+    return false;
+  }();
+  sources.train = std::move(*train);
+  if (has_validation) {
+    DatasetOptions options = OptionsFor(config, records::VALIDATION);
+    options.num_threads = 1;
+    absl::StatusOr<std::unique_ptr<Dataset>> validation = Dataset::Create(dir, options);
+    if (!validation.ok()) return validation.status();
+    sources.validation = std::make_unique<RepeatingValidation>(dir, options, std::move(*validation));
+  }
+  return sources;
+}
+
+}  // namespace lightspeech::train
