@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include <tuple>
+#include <vector>
 
 namespace lightspeech::model {
 
@@ -16,9 +17,45 @@ SepConvBlockImpl::SepConvBlockImpl(int64_t channels, int64_t kernel_size, double
 }
 
 torch::Tensor SepConvBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  torch::Tensor y = ApplyMask(x, mask).transpose(1, 2);        // [B, C, T]
-  y = torch::relu(pointwise_(depthwise_(y))).transpose(1, 2);   // [B, T, C]
+  torch::Tensor y;
+  if (UseChannelsLastCpu(x)) {
+    // Both convolutions on the channels-last view [B, C, 1, T] of [B, T, C] memory: no transposes.
+    const int64_t k = depthwise_->weight.size(2), c = depthwise_->weight.size(0);
+    y = ApplyMask(x, mask).unsqueeze(1).permute({0, 3, 1, 2});  // [B, C, 1, T]
+    const std::vector<int64_t> ones = {1, 1}, padding = {0, k / 2};
+    y = torch::conv2d(y, depthwise_->weight.unsqueeze(2), depthwise_->bias, /*stride=*/ones, padding, /*dilation=*/ones, /*groups=*/c);
+    y = torch::conv2d(y, pointwise_->weight.unsqueeze(2), pointwise_->bias);
+    y = torch::relu(y).permute({0, 2, 3, 1}).squeeze(1);  // [B, T, C]
+  } else {
+    y = ApplyMask(x, mask).transpose(1, 2);                     // [B, C, T]
+    y = torch::relu(pointwise_(depthwise_(y))).transpose(1, 2);  // [B, T, C]
+  }
   return ApplyMask(norm_(x + dropout_(y)), mask);
+}
+
+bool UseChannelsLastCpu(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat; }
+
+torch::Tensor ChannelsLastLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const int64_t rows = x.numel() / in;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = out;
+  if (rows == 0) return torch::linear(x, weight, bias);
+  torch::Tensor y = x.reshape({1, 1, rows, in}).permute({0, 3, 1, 2});        // [1, In, 1, M] channels-last
+  y = torch::conv2d(y, weight.unsqueeze(-1).unsqueeze(-1), bias);             // [1, Out, 1, M]
+  return y.permute({0, 2, 3, 1}).reshape(shape);                              // [..., Out]
+}
+
+torch::Tensor ApplyLinear(torch::nn::Linear& layer, const torch::Tensor& x) {
+  return UseChannelsLastCpu(x) ? ChannelsLastLinear(x, layer->weight, layer->bias) : layer(x);
+}
+
+torch::Tensor ChannelsLastDepthwiseConv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                          int64_t padding) {
+  const std::vector<int64_t> ones = {1, 1}, pad = {0, padding};
+  torch::Tensor y = torch::conv2d(x.unsqueeze(1).permute({0, 3, 1, 2}), weight.unsqueeze(2), bias, /*stride=*/ones, pad,
+                                  /*dilation=*/ones, /*groups=*/weight.size(0));
+  return y.permute({0, 2, 3, 1}).squeeze(1);  // [B, T', C]
 }
 
 torch::Tensor RunPackedGru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths) {
