@@ -19,13 +19,9 @@ SepConvBlockImpl::SepConvBlockImpl(int64_t channels, int64_t kernel_size, double
 torch::Tensor SepConvBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
   torch::Tensor y;
   if (UseChannelsLastCpu(x)) {
-    // Both convolutions on the channels-last view [B, C, 1, T] of [B, T, C] memory: no transposes.
-    const int64_t k = depthwise_->weight.size(2), c = depthwise_->weight.size(0);
-    y = ApplyMask(x, mask).unsqueeze(1).permute({0, 3, 1, 2});  // [B, C, 1, T]
-    const std::vector<int64_t> ones = {1, 1}, padding = {0, k / 2};
-    y = torch::conv2d(y, depthwise_->weight.unsqueeze(2), depthwise_->bias, /*stride=*/ones, padding, /*dilation=*/ones, /*groups=*/c);
-    y = torch::conv2d(y, pointwise_->weight.unsqueeze(2), pointwise_->bias);
-    y = torch::relu(y).permute({0, 2, 3, 1}).squeeze(1);  // [B, T, C]
+    // Both convolutions in the [B, T, C] layout: no transposes.
+    y = ChannelsLastDepthwiseConv1d(ApplyMask(x, mask), depthwise_->weight, depthwise_->bias, depthwise_->weight.size(2) / 2);
+    y = torch::relu(ChannelsLastLinear(y, pointwise_->weight.squeeze(-1), pointwise_->bias));  // [B, T, C]
   } else {
     y = ApplyMask(x, mask).transpose(1, 2);                     // [B, C, T]
     y = torch::relu(pointwise_(depthwise_(y))).transpose(1, 2);  // [B, T, C]
@@ -41,9 +37,16 @@ torch::Tensor ChannelsLastLinear(const torch::Tensor& x, const torch::Tensor& we
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = out;
   if (rows == 0) return torch::linear(x, weight, bias);
-  torch::Tensor y = x.reshape({1, 1, rows, in}).permute({0, 3, 1, 2});        // [1, In, 1, M] channels-last
-  y = torch::conv2d(y, weight.unsqueeze(-1).unsqueeze(-1), bias);             // [1, Out, 1, M]
-  return y.permute({0, 2, 3, 1}).reshape(shape);                              // [..., Out]
+  torch::Tensor y;
+  if (torch::get_num_threads() > 1) {
+    // [1, In, 1, M] channels-last view; oneDNN takes it only when multi-threaded.
+    y = torch::conv2d(x.reshape({1, 1, rows, in}).permute({0, 3, 1, 2}), weight.unsqueeze(-1).unsqueeze(-1), bias);
+    y = y.permute({0, 2, 3, 1});  // [1, 1, M, Out]
+  } else {
+    // [M, In, 1, 1]: rows as the batch (oneDNN takes batches >= 16 on one thread too).
+    y = torch::conv2d(x.reshape({rows, in, 1, 1}), weight.unsqueeze(-1).unsqueeze(-1), bias);  // [M, Out, 1, 1]
+  }
+  return y.reshape(shape);  // [..., Out]
 }
 
 torch::Tensor ApplyLinear(torch::nn::Linear& layer, const torch::Tensor& x) {

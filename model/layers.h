@@ -54,8 +54,10 @@ TORCH_MODULE(Postnet);
 // Whether x takes the channels-last paths (float32 on the CPU); elsewhere the layers run as written.
 bool UseChannelsLastCpu(const torch::Tensor& x);
 
-// torch::linear(x, weight, bias) as a 1x1 convolution over the channels-last view [1, In, 1, M] of
-// x [..., In] (M = rows). weight [Out, In], bias [Out] or undefined -> [..., Out]. Any device.
+// torch::linear(x, weight, bias) as a 1x1 convolution over x [..., In] (M rows) seen as the
+// channels-last [1, In, 1, M] when LibTorch runs more than one thread, else as [M, In, 1, 1] (the
+// layouts LibTorch hands to oneDNN in each case). weight [Out, In], bias [Out] or undefined ->
+// [..., Out]. Any device.
 torch::Tensor ChannelsLastLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 // A Linear layer's forward: ChannelsLastLinear where UseChannelsLastCpu(x), the layer elsewhere.

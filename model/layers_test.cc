@@ -26,6 +26,8 @@ std::vector<torch::Tensor> Leaves(const std::vector<torch::Tensor>& ts) {
 
 TEST(ChannelsLastLinearTest, MatchesLinearForwardAndGradients) {
   torch::manual_seed(3);
+  // Each thread count takes its own layout.
+  for (const int threads : {1, 2})
   for (const bool with_bias : {true, false}) {
     for (const std::vector<int64_t>& shape : {std::vector<int64_t>{5, 37, 48}, std::vector<int64_t>{29, 48}}) {
       const torch::Tensor x0 = torch::randn(shape), w0 = torch::randn({24, 48}), b0 = torch::randn({24});
@@ -33,6 +35,7 @@ TEST(ChannelsLastLinearTest, MatchesLinearForwardAndGradients) {
       out_shape.back() = 24;
       const torch::Tensor g = torch::randn(out_shape);
       std::vector<torch::Tensor> fast = Leaves({x0, w0, b0}), ref = Leaves({x0, w0, b0});
+      torch::set_num_threads(threads);
       torch::Tensor y_fast = ChannelsLastLinear(fast[0], fast[1], with_bias ? fast[2] : torch::Tensor());
       torch::Tensor y_ref = torch::linear(ref[0], ref[1], with_bias ? ref[2] : torch::Tensor());
       ASSERT_EQ(y_fast.sizes(), y_ref.sizes());
@@ -41,7 +44,7 @@ TEST(ChannelsLastLinearTest, MatchesLinearForwardAndGradients) {
       y_fast.backward(g);
       y_ref.backward(g);
       for (int i = 0; i < (with_bias ? 3 : 2); ++i) {
-        EXPECT_LT(RelDiff(fast[i].grad(), ref[i].grad()), kFloatTolerance) << "gradient " << i;
+        EXPECT_LT(RelDiff(fast[i].grad(), ref[i].grad()), kFloatTolerance) << threads << " threads, gradient " << i;
       }
     }
   }
@@ -79,7 +82,9 @@ TEST(ChannelsLastDepthwiseConv1dTest, MatchesConv1dForwardAndGradients) {
 // Conv1d modules), which float64 takes: the same parameters, forward and every gradient.
 TEST(SepConvBlockTest, ChannelsLastPathMatchesReferencePath) {
   torch::manual_seed(6);
+  for (const int threads : {1, 2})
   for (const int64_t k : {5, 17}) {
+    torch::set_num_threads(threads);
     SepConvBlock block(32, k, /*dropout=*/0.1);
     block->eval();  // no dropout, so both paths see the same function
     const torch::Tensor x0 = torch::randn({3, 25, 32});
@@ -105,7 +110,7 @@ TEST(SepConvBlockTest, ChannelsLastPathMatchesReferencePath) {
     std::vector<torch::Tensor> params = block->parameters();
     ASSERT_EQ(params.size(), grads.size());
     for (size_t i = 0; i < params.size(); ++i) {
-      EXPECT_LT(RelDiff(grads[i], params[i].grad()), kFloatTolerance) << "k " << k << " parameter " << i;
+      EXPECT_LT(RelDiff(grads[i], params[i].grad()), kFloatTolerance) << threads << " threads, k " << k << " parameter " << i;
     }
   }
 }
