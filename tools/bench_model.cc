@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <optional>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "model/acoustic_model.h"
+#include "model/flat_adam.h"
 #include "model/length_regulator.h"
 #include "rl/baselines.h"
 #include "rl/categorical.h"
@@ -33,6 +35,7 @@ ABSL_FLAG(std::string, python, "/usr/bin/python3", "Interpreter for the PyTorch 
 ABSL_FLAG(std::string, twin, "tools/bench_model.py", "The PyTorch twin script.");
 ABSL_FLAG(std::string, device, "auto", "cpu, cuda, cuda:N, or auto (CUDA when available).");
 ABSL_FLAG(bool, twin_first, false, "Run the PyTorch twin before the LibTorch steps (to check order effects).");
+ABSL_FLAG(bool, flat_adam, true, "Adam on one flat buffer (model::FlatAdam) instead of torch::optim::Adam.");
 ABSL_FLAG(std::string, configs, "prototype,light", "Which configurations to time: prototype, light or both.");
 
 namespace {
@@ -100,8 +103,19 @@ Result Bench(bool light, const torch::Device& device) {
   model->train();
   std::vector<torch::Tensor> actor = model->encoder()->parameters();
   for (const auto& p : model->policy()->parameters()) actor.push_back(p);
-  torch::optim::Adam opt_all(model->parameters(), torch::optim::AdamOptions(1e-3));
-  torch::optim::Adam opt_actor(actor, torch::optim::AdamOptions(1e-3));
+  // Adam's update on one flat buffer per optimizer (the actor's parameters are the first part of the
+  // model's, so both share it); torch::optim::Adam with --flat_adam=false.
+  std::optional<torch::optim::Adam> torch_all, torch_actor;
+  std::optional<m::FlatAdam> flat_all, flat_actor;
+  if (absl::GetFlag(FLAGS_flat_adam)) {
+    m::FlatAdamOptions ao;
+    ao.lr = 1e-3;
+    flat_all = Get(m::FlatAdam::Create(model->parameters(), ao));
+    flat_actor = Get(m::FlatAdam::Create(actor, ao));
+  } else {
+    torch_all.emplace(model->parameters(), torch::optim::AdamOptions(1e-3));
+    torch_actor.emplace(actor, torch::optim::AdamOptions(1e-3));
+  }
   rl::ReinforceOptions ro;
   ro.entropy_coef = 0.01;
 
@@ -133,12 +147,24 @@ Result Bench(bool light, const torch::Device& device) {
     lap(3);
     std::vector<torch::Tensor> grads = torch::autograd::grad({pg.loss}, actor, {}, /*retain_graph=*/true);
     lap(4);
-    opt_all.zero_grad();
+    if (flat_all) {
+      flat_all->ZeroGrad();
+    } else {
+      torch_all->zero_grad();
+    }
     mel_loss.backward();
     lap(5);
-    opt_all.step();
+    if (flat_all) {
+      Check(flat_all->Step());
+    } else {
+      torch_all->step();
+    }
     for (size_t i = 0; i < actor.size(); ++i) actor[i].mutable_grad() = grads[i];
-    opt_actor.step();
+    if (flat_actor) {
+      Check(flat_actor->Step());
+    } else {
+      torch_actor->step();
+    }
     // The policy gradients may be views (autograd::grad), which zero_grad cannot detach in place.
     for (auto& p : actor) p.mutable_grad() = torch::Tensor();
     lap(6);
