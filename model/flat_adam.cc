@@ -33,32 +33,53 @@ torch::Tensor SharedFlat(const std::vector<torch::Tensor>& params, int64_t total
   return torch::empty({0}, first.options()).set_(first.storage(), first.storage_offset(), size, stride);
 }
 
-}  // namespace
-
-absl::StatusOr<FlatAdam> FlatAdam::Create(const std::vector<torch::Tensor>& params, const FlatAdamOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
+absl::Status CheckParams(const std::vector<torch::Tensor>& params) {
   if (params.empty()) return absl::InvalidArgumentError("FlatAdam: no parameters");
-  int64_t total = 0;
   for (const auto& p : params) {
     if (!p.defined() || p.scalar_type() != params[0].scalar_type() || p.device() != params[0].device()) {
       return absl::InvalidArgumentError("FlatAdam: parameters must be defined and share one dtype and device");
     }
-    total += p.numel();
   }
+  return absl::OkStatus();
+}
+
+// Packs (see FlatAdam::Pack) and returns the buffer.
+torch::Tensor PackUnchecked(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  int64_t total = 0;
+  for (const auto& p : params) total += p.numel();
+  torch::Tensor flat = torch::empty({total}, params[0].options().requires_grad(false));
+  int64_t offset = 0;
+  for (const auto& p : params) {
+    torch::Tensor view = flat.narrow(0, offset, p.numel());
+    view.copy_(p.detach().reshape(-1));
+    torch::Tensor param = p;  // shares the TensorImpl, so modules see the new data
+    param.set_data(view.view(p.sizes()));
+    offset += p.numel();
+  }
+  return flat;
+}
+
+}  // namespace
+
+absl::Status FlatAdam::Pack(const std::vector<torch::Tensor>& params) {
+  if (absl::Status s = CheckParams(params); !s.ok()) return s;
   try {
-    torch::NoGradGuard no_grad;
+    PackUnchecked(params);
+    return absl::OkStatus();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("FlatAdam::Pack: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<FlatAdam> FlatAdam::Create(const std::vector<torch::Tensor>& params, const FlatAdamOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (absl::Status s = CheckParams(params); !s.ok()) return s;
+  int64_t total = 0;
+  for (const auto& p : params) total += p.numel();
+  try {
     torch::Tensor flat = SharedFlat(params, total);
-    if (!flat.defined()) {
-      flat = torch::empty({total}, params[0].options().requires_grad(false));
-      int64_t offset = 0;
-      for (const auto& p : params) {
-        torch::Tensor view = flat.narrow(0, offset, p.numel());
-        view.copy_(p.detach().reshape(-1));
-        torch::Tensor param = p;  // shares the TensorImpl, so modules see the new data
-        param.set_data(view.view(p.sizes()));
-        offset += p.numel();
-      }
-    }
+    if (!flat.defined()) flat = PackUnchecked(params);
     return FlatAdam(params, flat, options);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("FlatAdam::Create: ", e.what_without_backtrace()));

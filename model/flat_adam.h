@@ -28,9 +28,15 @@ struct FlatAdamOptions {
 // (autograd identity, names and modules are unchanged), unless they already are consecutive views of
 // one buffer (e.g. a prefix of another FlatAdam's parameters), which it then shares. Create it after
 // moving the model to its device (moving re-allocates the parameters). Every step updates all
-// parameters, so each needs a gradient.
+// parameters, so each needs a gradient (torch::optim::Adam would skip one without; give such
+// parameters to no FlatAdam, or to another one).
 class FlatAdam {
  public:
+  // Rebinds the parameters' data to consecutive views of one new contiguous buffer (in this order),
+  // so optimizers over consecutive runs of them share it. Parameters owned by an existing FlatAdam
+  // must not be repacked. Fails (InvalidArgument) on mixed dtypes or devices.
+  static absl::Status Pack(const std::vector<torch::Tensor>& params);
+
   // Fails (InvalidArgument) on bad options, no parameters, or parameters of mixed dtype or device.
   static absl::StatusOr<FlatAdam> Create(const std::vector<torch::Tensor>& params, const FlatAdamOptions& options = {});
 

@@ -64,6 +64,18 @@ TEST(FlatAdamTest, PacksParametersAndSharesAPrefix) {
   EXPECT_EQ(params[0].data_ptr<float>(), base);
 }
 
+TEST(FlatAdamTest, PackThenOverlappingOptimizers) {
+  torch::nn::Sequential net = MakeNet();
+  std::vector<torch::Tensor> p = net->parameters();  // 6 tensors
+  const torch::Tensor before = p[3].detach().clone();
+  ASSERT_TRUE(FlatAdam::Pack({p[2], p[3], p[0], p[1], p[4], p[5]}).ok());
+  EXPECT_TRUE(torch::equal(before, p[3]));
+  absl::StatusOr<FlatAdam> a = FlatAdam::Create({p[2], p[3], p[0], p[1]});
+  absl::StatusOr<FlatAdam> b = FlatAdam::Create({p[0], p[1], p[4], p[5]});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->flat_params().data_ptr<float>(), a->flat_params().data_ptr<float>() + p[2].numel() + p[3].numel());
+}
+
 TEST(FlatAdamTest, Errors) {
   EXPECT_EQ(FlatAdam::Create({}).status().message(), "FlatAdam: no parameters");
   FlatAdamOptions bad;

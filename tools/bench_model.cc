@@ -103,15 +103,24 @@ Result Bench(bool light, const torch::Device& device) {
   model->train();
   std::vector<torch::Tensor> actor = model->encoder()->parameters();
   for (const auto& p : model->policy()->parameters()) actor.push_back(p);
-  // Adam's update on one flat buffer per optimizer (the actor's parameters are the first part of the
-  // model's, so both share it); torch::optim::Adam with --flat_adam=false.
+  // Adam's update on flat buffers (torch::optim::Adam with --flat_adam=false). The policy head never
+  // gets a mel-loss gradient, so torch::optim::Adam (like the twin's) always skips it in opt_all; the
+  // flat optimizer 1 simply leaves it out. Packing policy, encoder, decoder makes both optimizers'
+  // parameters consecutive runs of one buffer.
   std::optional<torch::optim::Adam> torch_all, torch_actor;
   std::optional<m::FlatAdam> flat_all, flat_actor;
   if (absl::GetFlag(FLAGS_flat_adam)) {
+    const std::vector<torch::Tensor> enc = model->encoder()->parameters(), pol = model->policy()->parameters(),
+                                     dec = model->decoder()->parameters();
+    auto join = [](std::vector<torch::Tensor> a, const std::vector<torch::Tensor>& b) {
+      a.insert(a.end(), b.begin(), b.end());
+      return a;
+    };
+    Check(m::FlatAdam::Pack(join(join(pol, enc), dec)));
     m::FlatAdamOptions ao;
     ao.lr = 1e-3;
-    flat_all = Get(m::FlatAdam::Create(model->parameters(), ao));
-    flat_actor = Get(m::FlatAdam::Create(actor, ao));
+    flat_all = Get(m::FlatAdam::Create(join(enc, dec), ao));
+    flat_actor = Get(m::FlatAdam::Create(join(pol, enc), ao));
   } else {
     torch_all.emplace(model->parameters(), torch::optim::AdamOptions(1e-3));
     torch_actor.emplace(actor, torch::optim::AdamOptions(1e-3));
