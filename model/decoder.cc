@@ -50,11 +50,11 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& frames, const torch::Ten
   if (gru_) {
     h = RunPackedGru(gru_, frames, frame_mask.sum(1));  // [B, T, 2H]
   } else {
-    h = ApplyMask(in_(frames), frame_mask);  // [B, T, H]
+    h = ApplyMask(ApplyLinear(in_, frames), frame_mask);  // [B, T, H]
     for (const auto& block : *blocks_) h = block->as<SepConvBlock>()->forward(h, frame_mask);
   }
   DecoderOutput out;
-  out.mel = ApplyMask(out_(h), frame_mask);  // [B, T, M]
+  out.mel = ApplyMask(ApplyLinear(out_, h), frame_mask);  // [B, T, M]
   out.mel_postnet = postnet_ ? ApplyMask(postnet_(out.mel, frame_mask), frame_mask) : out.mel;
   return out;
 }

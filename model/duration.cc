@@ -36,10 +36,10 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
 
 torch::Tensor DurationPolicyImpl::forward(const torch::Tensor& encodings, const torch::Tensor& token_mask,
                                           const torch::Tensor& mel, const torch::Tensor& mel_mask) {
-  torch::Tensor h = hidden_(encodings);  // [B, N, H]
+  torch::Tensor h = ApplyLinear(hidden_, encodings);  // [B, N, H]
   if (options_.observe_mel && mel.defined()) {
-    torch::Tensor keys = mel_key_(torch::relu(mel_in_(mel)));  // [B, T, A]
-    torch::Tensor q = query_(encodings);                       // [B, N, A]
+    torch::Tensor keys = ApplyLinear(mel_key_, torch::relu(ApplyLinear(mel_in_, mel)));  // [B, T, A]
+    torch::Tensor q = ApplyLinear(query_, encodings);                      // [B, N, A]
     torch::Tensor scores = torch::matmul(q, keys.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim));
     const torch::Tensor fmask = mel_mask.to(scores.scalar_type());  // [B, T]
     if (options_.diagonal_sigma > 0) {
@@ -53,9 +53,9 @@ torch::Tensor DurationPolicyImpl::forward(const torch::Tensor& encodings, const 
     }
     scores = scores.masked_fill(~mel_mask.to(torch::kBool).unsqueeze(1), -1e9);
     torch::Tensor context = torch::matmul(torch::softmax(scores, -1), keys);  // [B, N, A]
-    h = h + context_(context);
+    h = h + ApplyLinear(context_, context);
   }
-  return out_(torch::relu(h));  // [B, N, K]
+  return ApplyLinear(out_, torch::relu(h));  // [B, N, K]
 }
 
 absl::Status DurationPredictorOptions::Validate() const {
@@ -83,7 +83,7 @@ torch::Tensor DurationPredictorImpl::forward(const torch::Tensor& encodings, con
     return F::dropout(y, F::DropoutFuncOptions().p(dropout_).training(is_training()));
   };
   torch::Tensor h = layer(layer(encodings, conv1_, norm1_), conv2_, norm2_);
-  return out_(h).squeeze(-1) * token_mask.to(h.scalar_type());  // [B, N]
+  return ApplyLinear(out_, h).squeeze(-1) * token_mask.to(h.scalar_type());  // [B, N]
 }
 
 torch::Tensor DurationLoss(const torch::Tensor& log_pred, const torch::Tensor& durations, const torch::Tensor& token_mask) {

@@ -44,7 +44,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& tokens, const torch::Ten
   } else {
     for (const auto& block : *blocks_) x = block->as<SepConvBlock>()->forward(x, token_mask);  // [B, N, E]
   }
-  return ApplyMask(proj_(x), token_mask);  // [B, N, output_dim]
+  return ApplyMask(ApplyLinear(proj_, x), token_mask);  // [B, N, output_dim]
 }
 
 }  // namespace lightspeech::model

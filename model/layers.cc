@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include <tuple>
+#include <vector>
 
 namespace lightspeech::model {
 
@@ -16,9 +17,48 @@ SepConvBlockImpl::SepConvBlockImpl(int64_t channels, int64_t kernel_size, double
 }
 
 torch::Tensor SepConvBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  torch::Tensor y = ApplyMask(x, mask).transpose(1, 2);        // [B, C, T]
-  y = torch::relu(pointwise_(depthwise_(y))).transpose(1, 2);   // [B, T, C]
+  torch::Tensor y;
+  if (UseChannelsLastCpu(x)) {
+    // Both convolutions in the [B, T, C] layout: no transposes.
+    y = ChannelsLastDepthwiseConv1d(ApplyMask(x, mask), depthwise_->weight, depthwise_->bias, depthwise_->weight.size(2) / 2);
+    y = torch::relu(ChannelsLastLinear(y, pointwise_->weight.squeeze(-1), pointwise_->bias));  // [B, T, C]
+  } else {
+    y = ApplyMask(x, mask).transpose(1, 2);                     // [B, C, T]
+    y = torch::relu(pointwise_(depthwise_(y))).transpose(1, 2);  // [B, T, C]
+  }
   return ApplyMask(norm_(x + dropout_(y)), mask);
+}
+
+bool UseChannelsLastCpu(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat; }
+
+torch::Tensor ChannelsLastLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const int64_t rows = x.numel() / in;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = out;
+  if (rows == 0) return torch::linear(x, weight, bias);
+  torch::Tensor y;
+  if (torch::get_num_threads() > 1) {
+    // [1, In, 1, M] channels-last view; oneDNN takes it only when multi-threaded.
+    y = torch::conv2d(x.reshape({1, 1, rows, in}).permute({0, 3, 1, 2}), weight.unsqueeze(-1).unsqueeze(-1), bias);
+    y = y.permute({0, 2, 3, 1});  // [1, 1, M, Out]
+  } else {
+    // [M, In, 1, 1]: rows as the batch (oneDNN takes batches >= 16 on one thread too).
+    y = torch::conv2d(x.reshape({rows, in, 1, 1}), weight.unsqueeze(-1).unsqueeze(-1), bias);  // [M, Out, 1, 1]
+  }
+  return y.reshape(shape);  // [..., Out]
+}
+
+torch::Tensor ApplyLinear(torch::nn::Linear& layer, const torch::Tensor& x) {
+  return UseChannelsLastCpu(x) ? ChannelsLastLinear(x, layer->weight, layer->bias) : layer(x);
+}
+
+torch::Tensor ChannelsLastDepthwiseConv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                          int64_t padding) {
+  const std::vector<int64_t> ones = {1, 1}, pad = {0, padding};
+  torch::Tensor y = torch::conv2d(x.unsqueeze(1).permute({0, 3, 1, 2}), weight.unsqueeze(2), bias, /*stride=*/ones, pad,
+                                  /*dilation=*/ones, /*groups=*/weight.size(0));
+  return y.permute({0, 2, 3, 1}).squeeze(1);  // [B, T', C]
 }
 
 torch::Tensor RunPackedGru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths) {

@@ -2,7 +2,10 @@
 // optimizer steps) of the prototype and light configurations in LibTorch, beside the same step in
 // PyTorch (tools/bench_model.py, run by this binary with the same flags), on the CPU or CUDA (--device).
 //   bazel run -c opt //tools:bench_model -- --threads=2
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <optional>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "model/acoustic_model.h"
+#include "model/flat_adam.h"
 #include "model/length_regulator.h"
 #include "rl/baselines.h"
 #include "rl/categorical.h"
@@ -31,6 +35,8 @@ ABSL_FLAG(std::string, python, "/usr/bin/python3", "Interpreter for the PyTorch 
 ABSL_FLAG(std::string, twin, "tools/bench_model.py", "The PyTorch twin script.");
 ABSL_FLAG(std::string, device, "auto", "cpu, cuda, cuda:N, or auto (CUDA when available).");
 ABSL_FLAG(bool, twin_first, false, "Run the PyTorch twin before the LibTorch steps (to check order effects).");
+ABSL_FLAG(bool, flat_adam, true, "Adam on one flat buffer (model::FlatAdam) instead of torch::optim::Adam.");
+ABSL_FLAG(std::string, configs, "prototype,light", "Which configurations to time: prototype, light or both.");
 
 namespace {
 
@@ -38,8 +44,14 @@ namespace m = lightspeech::model;
 namespace rl = lightspeech::rl;
 using Clock = std::chrono::steady_clock;
 
+// The step's phases, in order (the twin times the same ones).
+constexpr const char* kPhases[] = {"encode", "sample_regulate", "decode", "losses", "policy_grad", "mel_backward", "adam"};
+constexpr int kNumPhases = sizeof(kPhases) / sizeof(kPhases[0]);
+
 struct Result {
-  double step_ms = 0, sample_lr_ms = 0;
+  double step_ms = 0;  // median over the timed steps
+  double mean_ms = 0, sample_lr_ms = 0;
+  double phase_ms[kNumPhases] = {};  // mean per step
   int64_t params = 0;
 };
 
@@ -91,47 +103,98 @@ Result Bench(bool light, const torch::Device& device) {
   model->train();
   std::vector<torch::Tensor> actor = model->encoder()->parameters();
   for (const auto& p : model->policy()->parameters()) actor.push_back(p);
-  torch::optim::Adam opt_all(model->parameters(), torch::optim::AdamOptions(1e-3));
-  torch::optim::Adam opt_actor(actor, torch::optim::AdamOptions(1e-3));
+  // Adam's update on flat buffers (torch::optim::Adam with --flat_adam=false). The policy head never
+  // gets a mel-loss gradient, so torch::optim::Adam (like the twin's) always skips it in opt_all; the
+  // flat optimizer 1 simply leaves it out. Packing policy, encoder, decoder makes both optimizers'
+  // parameters consecutive runs of one buffer.
+  std::optional<torch::optim::Adam> torch_all, torch_actor;
+  std::optional<m::FlatAdam> flat_all, flat_actor;
+  if (absl::GetFlag(FLAGS_flat_adam)) {
+    const std::vector<torch::Tensor> enc = model->encoder()->parameters(), pol = model->policy()->parameters(),
+                                     dec = model->decoder()->parameters();
+    auto join = [](std::vector<torch::Tensor> a, const std::vector<torch::Tensor>& b) {
+      a.insert(a.end(), b.begin(), b.end());
+      return a;
+    };
+    Check(m::FlatAdam::Pack(join(join(pol, enc), dec)));
+    m::FlatAdamOptions ao;
+    ao.lr = 1e-3;
+    flat_all = Get(m::FlatAdam::Create(join(enc, dec), ao));
+    flat_actor = Get(m::FlatAdam::Create(join(pol, enc), ao));
+  } else {
+    torch_all.emplace(model->parameters(), torch::optim::AdamOptions(1e-3));
+    torch_actor.emplace(actor, torch::optim::AdamOptions(1e-3));
+  }
   rl::ReinforceOptions ro;
   ro.entropy_coef = 0.01;
 
-  double sample_lr = 0;
+  double phase_ms[kNumPhases] = {};
+  Clock::time_point last;
+  auto lap = [&](int phase) {
+    Sync(device);
+    const Clock::time_point now = Clock::now();
+    phase_ms[phase] += std::chrono::duration<double, std::milli>(now - last).count();
+    last = now;
+  };
   auto step = [&]() {
+    Sync(device);
+    last = Clock::now();
     torch::Tensor enc = model->Encode(tokens, mask);
     torch::Tensor logits = model->PolicyLogits(enc, mask);
-    Sync(device);
-    const auto t0 = Clock::now();
+    lap(0);
     rl::CategoricalPolicy policy = Get(rl::CategoricalPolicy::Create(logits, mask));
     rl::SampledActions s = policy.Sample(1);
     m::Expanded ex = Get(m::RegulateLength(enc, s.durations[0], mask, {}, target_lengths));
-    Sync(device);
-    sample_lr += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    lap(1);
     torch::Tensor mel = model->decoder()->forward(ex.frames, ex.frame_mask).mel;
+    lap(2);
     torch::Tensor fm = ex.frame_mask.unsqueeze(-1).to(torch::kFloat);
     torch::Tensor mel_loss = ((mel - target).square() * fm).sum() / (fm.sum() * mel.size(2));
     torch::Tensor reward = Get(rl::PerTokenReward(mel.detach(), target, ex.frame_to_token, ex.frame_mask, n));
     torch::Tensor adv = Get(rl::BatchNormalizedAdvantage(reward, mask));
     rl::ReinforceLossTerms pg = Get(rl::ReinforceLoss(s.log_prob, adv.unsqueeze(0), mask, policy.Entropy(), ro));
+    lap(3);
     std::vector<torch::Tensor> grads = torch::autograd::grad({pg.loss}, actor, {}, /*retain_graph=*/true);
-    opt_all.zero_grad();
+    lap(4);
+    if (flat_all) {
+      flat_all->ZeroGrad();
+    } else {
+      torch_all->zero_grad();
+    }
     mel_loss.backward();
-    opt_all.step();
+    lap(5);
+    if (flat_all) {
+      Check(flat_all->Step());
+    } else {
+      torch_all->step();
+    }
     for (size_t i = 0; i < actor.size(); ++i) actor[i].mutable_grad() = grads[i];
-    opt_actor.step();
+    if (flat_actor) {
+      Check(flat_actor->Step());
+    } else {
+      torch_actor->step();
+    }
     // The policy gradients may be views (autograd::grad), which zero_grad cannot detach in place.
     for (auto& p : actor) p.mutable_grad() = torch::Tensor();
+    lap(6);
   };
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) step();
-  sample_lr = 0;
-  Sync(device);
-  const auto start = Clock::now();
+  std::fill(std::begin(phase_ms), std::end(phase_ms), 0.0);
   const int iters = absl::GetFlag(FLAGS_iters);
-  for (int i = 0; i < iters; ++i) step();
-  Sync(device);
+  std::vector<double> steps;
+  for (int i = 0; i < iters; ++i) {
+    Sync(device);
+    const auto start = Clock::now();
+    step();
+    Sync(device);
+    steps.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
   Result r;
-  r.step_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / iters;
-  r.sample_lr_ms = sample_lr / iters;
+  for (double t : steps) r.mean_ms += t / iters;
+  std::sort(steps.begin(), steps.end());
+  r.step_ms = steps[steps.size() / 2];  // the median (upper median for even counts), as the twin reports
+  for (int i = 0; i < kNumPhases; ++i) r.phase_ms[i] = phase_ms[i] / iters;
+  r.sample_lr_ms = r.phase_ms[1];
   for (const auto& p : model->parameters()) r.params += p.numel();
   return r;
 }
@@ -143,7 +206,7 @@ bool RunTwin(std::string* json) {
       absl::GetFlag(FLAGS_tokens), " --frames_per_token ", absl::GetFlag(FLAGS_frames_per_token), " --vocab ",
       absl::GetFlag(FLAGS_vocab), " --max_duration ", absl::GetFlag(FLAGS_max_duration), " --threads ",
       absl::GetFlag(FLAGS_threads), " --warmup ", absl::GetFlag(FLAGS_warmup), " --iters ", absl::GetFlag(FLAGS_iters),
-      " --device ", BenchDevice().str());
+      " --device ", BenchDevice().str(), " --configs ", absl::GetFlag(FLAGS_configs));
   std::printf("pytorch twin: %s\n", cmd.c_str());
   std::fflush(stdout);
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -157,51 +220,71 @@ bool RunTwin(std::string* json) {
   return true;
 }
 
+// The number after "key": in the JSON object that follows "name": in json, or -1.
+double JsonNumber(const std::string& json, const std::string& name, const std::string& key) {
+  const size_t object = json.find("\"" + name + "\": {");
+  if (object == std::string::npos) return -1;
+  const size_t at = json.find("\"" + key + "\": ", object);
+  if (at == std::string::npos) return -1;
+  return std::strtod(json.c_str() + at + key.size() + 4, nullptr);
+}
+
+void PrintResult(const std::string& name, const Result& r) {
+  std::printf("libtorch  %-10s %.1f ms/step median (mean %.1f; sample+regulate %.2f ms, %.2f%%), %lld params\n",
+              (name + ":").c_str(), r.step_ms, r.mean_ms, r.sample_lr_ms, 100 * r.sample_lr_ms / r.step_ms,
+              static_cast<long long>(r.params));
+}
+
+// Per-phase means of both languages, side by side.
+void PrintPhases(const std::string& name, const Result& r, const std::string& json) {
+  std::printf("%s phases (ms/step)   libtorch   pytorch\n", name.c_str());
+  for (int i = 0; i < kNumPhases; ++i) {
+    std::printf("  %-16s %9.1f %9.1f\n", kPhases[i], r.phase_ms[i], json.empty() ? -1.0 : JsonNumber(json, name, kPhases[i]));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   torch::set_num_threads(absl::GetFlag(FLAGS_threads));
   const torch::Device device = BenchDevice();
-  std::printf("device %s\n", device.str().c_str());
-  std::printf("batch %lld, tokens %lld (utterance i: tokens - 3i), %lld frames/token, K %lld, %d threads, %d warmup + %d timed steps\n",
+  const std::string configs = absl::GetFlag(FLAGS_configs);
+  const bool run_proto = configs.find("prototype") != std::string::npos;
+  const bool run_light = configs.find("light") != std::string::npos;
+  std::printf("device %s, %d intra-op threads (at::get_num_threads %d)\n", device.str().c_str(), absl::GetFlag(FLAGS_threads),
+              torch::get_num_threads());
+  std::printf("batch %lld, tokens %lld (utterance i: tokens - 3i), %lld frames/token, K %lld, %d warmup + %d timed steps\n",
               static_cast<long long>(absl::GetFlag(FLAGS_batch)), static_cast<long long>(absl::GetFlag(FLAGS_tokens)),
               static_cast<long long>(absl::GetFlag(FLAGS_frames_per_token)),
-              static_cast<long long>(absl::GetFlag(FLAGS_max_duration)), absl::GetFlag(FLAGS_threads),
-              absl::GetFlag(FLAGS_warmup), absl::GetFlag(FLAGS_iters));
-  if (absl::GetFlag(FLAGS_python).empty()) {
-    const Result proto = Bench(false, device), light = Bench(true, device);
-    std::printf("libtorch  prototype: %.1f ms/step, light: %.1f ms/step\n", proto.step_ms, light.step_ms);
-    return 0;
-  }
+              static_cast<long long>(absl::GetFlag(FLAGS_max_duration)), absl::GetFlag(FLAGS_warmup), absl::GetFlag(FLAGS_iters));
+  const bool twin = !absl::GetFlag(FLAGS_python).empty();
   std::string json;
+  if (twin && absl::GetFlag(FLAGS_twin_first) && !RunTwin(&json)) return 1;
   Result proto, light;
-  if (absl::GetFlag(FLAGS_twin_first)) {
-    if (!RunTwin(&json)) return 1;
+  if (run_proto) {
+    proto = Bench(false, device);
+    PrintResult("prototype", proto);
   }
-  proto = Bench(false, device);
-  light = Bench(true, device);
-  std::printf("libtorch  prototype: %.1f ms/step (sample+regulate %.2f ms, %.2f%%), %lld params\n", proto.step_ms,
-              proto.sample_lr_ms, 100 * proto.sample_lr_ms / proto.step_ms, static_cast<long long>(proto.params));
-  std::printf("libtorch  light:     %.1f ms/step (sample+regulate %.2f ms, %.2f%%), %lld params\n", light.step_ms,
-              light.sample_lr_ms, 100 * light.sample_lr_ms / light.step_ms, static_cast<long long>(light.params));
-  std::printf("libtorch  prototype / light: %.2fx\n", proto.step_ms / light.step_ms);
+  if (run_light) {
+    light = Bench(true, device);
+    PrintResult("light", light);
+  }
+  if (run_proto && run_light) std::printf("libtorch  prototype / light: %.2fx\n", proto.step_ms / light.step_ms);
   std::fflush(stdout);
-  if (!absl::GetFlag(FLAGS_twin_first)) {
-    if (!RunTwin(&json)) return 1;
+  if (twin && !absl::GetFlag(FLAGS_twin_first) && !RunTwin(&json)) return 1;
+  if (twin) std::printf("pytorch   %s", json.c_str());
+  if (run_proto) PrintPhases("prototype", proto, json);
+  if (run_light) PrintPhases("light", light, json);
+  if (!twin) return 0;
+  const double py_proto = JsonNumber(json, "prototype", "step_ms"), py_light = JsonNumber(json, "light", "step_ms");
+  std::printf("pytorch   prototype: %.1f ms/step, light: %.1f ms/step (medians)\n", py_proto, py_light);
+  if (run_proto) std::printf("prototype: libtorch / pytorch time = %.3f (target <= 1.05)\n", proto.step_ms / py_proto);
+  if (run_light) std::printf("light:     pytorch / libtorch time = %.3f (target >= 1.3)\n", py_light / light.step_ms);
+  if (run_proto && run_light) {
+    std::printf("libtorch light vs prototype: %.2fx faster (target >= 5)\n", proto.step_ms / light.step_ms);
   }
-  std::printf("pytorch   %s", json.c_str());
-  // {"prototype": {"step_ms": X, "sample_lr_ms": Y, ...}, "light": {"step_ms": X, ...}}
-  auto step_ms = [&](const std::string& name) {
-    const size_t at = json.find("\"step_ms\": ", json.find("\"" + name + "\""));
-    return at == std::string::npos ? -1.0 : std::strtod(json.c_str() + at + 11, nullptr);
-  };
-  const double py_proto = step_ms("prototype"), py_light = step_ms("light");
-  std::printf("pytorch   prototype: %.1f ms/step, light: %.1f ms/step\n", py_proto, py_light);
-  std::printf("prototype: libtorch / pytorch time = %.3f (target <= 1.05)\n", proto.step_ms / py_proto);
-  std::printf("light:     pytorch / libtorch time = %.3f (target >= 1.3)\n", py_light / light.step_ms);
-  std::printf("libtorch light vs prototype: %.2fx faster (target >= 5)\n", proto.step_ms / light.step_ms);
   std::printf("sampling + length regulation: prototype %.2f%%, light %.2f%% of the step (target < 2%%)\n",
-              100 * proto.sample_lr_ms / proto.step_ms, 100 * light.sample_lr_ms / light.step_ms);
+              run_proto ? 100 * proto.sample_lr_ms / proto.step_ms : 0.0, run_light ? 100 * light.sample_lr_ms / light.step_ms : 0.0);
   return 0;
 }

@@ -117,11 +117,32 @@ def regulate(enc, d, mask, target):
     return out, frame_mask, index
 
 
-def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers):
+PHASES = ('encode', 'sample_regulate', 'decode', 'losses', 'policy_grad', 'mel_backward', 'adam')
+
+
+class Laps:
+    """Wall time per phase of the step, summed over steps (synchronized on CUDA)."""
+
+    def __init__(self):
+        self.ms = dict.fromkeys(PHASES, 0.0)
+        self.last = time.perf_counter()
+
+    def start(self):
+        sync()
+        self.last = time.perf_counter()
+
+    def lap(self, phase):
+        sync()
+        now = time.perf_counter()
+        self.ms[phase] += 1000 * (now - self.last)
+        self.last = now
+
+
+def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, laps):
+    laps.start()
     enc = model.encode(tokens, mask)
     logits = model.logits(enc)
-    sync()
-    t0 = time.perf_counter()
+    laps.lap('encode')
     log_probs = torch.log_softmax(logits, -1)
     with torch.no_grad():
         u = torch.rand(log_probs.shape, device=log_probs.device).clamp_(1e-20, 1.0)
@@ -130,9 +151,9 @@ def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_le
     idx = torch.where(mask, durations - 1, torch.zeros_like(durations))
     log_prob = log_probs.gather(-1, idx.unsqueeze(-1)).squeeze(-1) * mask.float()
     frames, frame_mask, f2t = regulate(enc, durations, mask, target_lengths)
-    sync()
-    timers['sample_lr'] += time.perf_counter() - t0
+    laps.lap('sample_regulate')
     mel = model.decode(frames, frame_mask)
+    laps.lap('decode')
     m = frame_mask.unsqueeze(-1).float()
     mel_loss = ((mel - target).square() * m).sum() / (m.sum() * mel.size(2))
     with torch.no_grad():
@@ -149,15 +170,19 @@ def step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_le
     entropy = -(log_probs.exp() * log_probs).sum(-1) * mask.float()
     pg = -(adv * log_prob).sum() / mask.float().sum() - 0.01 * entropy.sum() / mask.float().sum()
     actor = model.actor_parameters()
+    laps.lap('losses')
     grads = torch.autograd.grad(pg, actor, retain_graph=True)
+    laps.lap('policy_grad')
     opt_all.zero_grad()
     mel_loss.backward()
+    laps.lap('mel_backward')
     opt_all.step()
     for p, g in zip(actor, grads):
         p.grad = g
     opt_actor.step()
     for p in actor:
         p.grad = None
+    laps.lap('adam')
 
 
 def main():
@@ -171,6 +196,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--iters', type=int, default=3)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--configs', default='prototype,light')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     global DEVICE
@@ -186,25 +212,27 @@ def main():
     target = torch.randn(b, t_max, 80) * target_mask.unsqueeze(-1)
     mask, tokens, target_lengths, target = (x.to(DEVICE) for x in (mask, tokens, target_lengths, target))
     result = {}
-    for name, light in (('prototype', False), ('light', True)):
-        model = Model(light, args.vocab, args.max_duration).to(DEVICE)
+    for name in args.configs.split(','):
+        model = Model(name == 'light', args.vocab, args.max_duration).to(DEVICE)
         model.train()
         opt_all = torch.optim.Adam(model.parameters(), lr=1e-3)
         opt_actor = torch.optim.Adam(model.actor_parameters(), lr=1e-3)
-        timers = {'sample_lr': 0.0}
         for _ in range(args.warmup):
-            step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers)
-        timers['sample_lr'] = 0.0
-        sync()
-        start = time.perf_counter()
+            step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, Laps())
+        laps = Laps()
+        steps = []
         for _ in range(args.iters):
-            step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, timers)
-        sync()
-        elapsed = time.perf_counter() - start
+            sync()
+            start = time.perf_counter()
+            step(model, opt_all, opt_actor, tokens, mask, target, target_mask, target_lengths, laps)
+            sync()
+            steps.append(1000 * (time.perf_counter() - start))
         result[name] = {
-            'step_ms': 1000 * elapsed / args.iters,
-            'sample_lr_ms': 1000 * timers['sample_lr'] / args.iters,
+            'step_ms': sorted(steps)[len(steps) // 2],  # median (upper median for even counts)
+            'mean_ms': sum(steps) / len(steps),
+            'sample_lr_ms': laps.ms['sample_regulate'] / args.iters,
             'params': sum(p.numel() for p in model.parameters()),
+            'phases_ms': {k: v / args.iters for k, v in laps.ms.items()},
         }
     result['torch'] = torch.__version__
     print(json.dumps(result))
