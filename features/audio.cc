@@ -51,6 +51,12 @@ absl::StatusOr<std::vector<float>> Resample(absl::Span<const float> samples, int
     return absl::InvalidArgumentError(
         absl::StrCat("resample: rates must be positive, got ", in_rate, " -> ", out_rate));
   }
+  // libsoxr crashes on extreme ratios (found by tools/fuzz:fuzz_audio with a 576 MHz header).
+  if (in_rate < kMinSampleRate || in_rate > kMaxSampleRate || out_rate < kMinSampleRate ||
+      out_rate > kMaxSampleRate) {
+    return absl::InvalidArgumentError(absl::StrCat("resample: rates must be in [", kMinSampleRate, ", ",
+                                                   kMaxSampleRate, "] Hz, got ", in_rate, " -> ", out_rate));
+  }
   if (in_rate == out_rate) return std::vector<float>(samples.begin(), samples.end());
   const size_t out_len = static_cast<size_t>(
       std::llround(static_cast<double>(samples.size()) * out_rate / in_rate));
@@ -86,6 +92,10 @@ absl::StatusOr<Audio> ReadAudio(absl::string_view path_view, int target_rate) {
   }
   if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("read audio '", path, "': no samples"));
+  }
+  if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate) {
+    return absl::InvalidArgumentError(absl::StrCat("read audio '", path, "': sample rate ", info.samplerate,
+                                                   " Hz is outside [", kMinSampleRate, ", ", kMaxSampleRate, "]"));
   }
   // Float files may exceed full scale; keep their values so clipping is visible.
   sf_command(file.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);

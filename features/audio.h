@@ -14,6 +14,9 @@ namespace lightspeech::features {
 
 // The sample rate every feature in the project is computed at (DESIGN.md section 3).
 inline constexpr int kDefaultSampleRate = 22050;
+// Sample rates accepted from files and by Resample (outside: an InvalidArgument error).
+inline constexpr int kMinSampleRate = 1000;
+inline constexpr int kMaxSampleRate = 768000;
 
 // What the reader saw in the file, before mixing and resampling (all channels counted).
 struct AudioStats {

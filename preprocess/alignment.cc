@@ -482,6 +482,16 @@ absl::StatusOr<FrameAlignment> ToFrames(const Alignment& alignment, int64_t n_fr
         absl::StrFormat("frame options: sample rate %d, hop %d and tolerance %d must be positive",
                         options.sample_rate, options.hop, options.tolerance_frames));
   }
+  // Times beyond ~115 days would overflow the frame arithmetic (found by tools/fuzz:fuzz_alignment).
+  constexpr double kMaxSeconds = 1e7;
+  auto bad_time = [&](double t) { return !std::isfinite(t) || t < 0 || t > kMaxSeconds; };
+  bool bad = bad_time(alignment.duration);
+  for (const auto* tier : {&alignment.words, &alignment.phones}) {
+    for (const Interval& iv : *tier) bad = bad || bad_time(iv.start) || bad_time(iv.end);
+  }
+  if (bad) {
+    return Error(alignment.source, 0, absl::StrFormat("a time is negative, not finite or beyond %.0f s", kMaxSeconds));
+  }
   const double frames_per_second = static_cast<double>(options.sample_rate) / options.hop;
   auto frame = [&](double t) { return static_cast<int64_t>(std::llround(t * frames_per_second)); };
   const int64_t end = frame(alignment.duration);

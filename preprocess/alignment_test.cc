@@ -340,6 +340,13 @@ TEST(FramesTest, RoundsBoundariesAndSnapsTheEnd) {
             "(tolerance 2)");
 }
 
+TEST(FramesTest, AbsurdTimesAreRejectedNotOverflowed) {
+  // A festival file ending at 3e15 s (from a fuzzer crash: llround overflowed).
+  absl::StatusOr<Alignment> a = ParseLab("#\n0.1 125 h\n3000000000000000 125 aI\n", "x.lab");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(Msg(ToFrames(*a, 10, FrameOptions{})), "x.lab: a time is negative, not finite or beyond 10000000 s");
+}
+
 TEST(FramesTest, SymbolDurationsSumToFramesAndGiveSilenceToSeparators) {
   absl::StatusOr<Alignment> a = ParseTextGrid(kMfaLong, "d.TextGrid");
   ASSERT_TRUE(a.ok());

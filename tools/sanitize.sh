@@ -10,4 +10,6 @@ targets=$(bazel query --noshow_progress \
   'kind("cc_test", //records/... + //features/... + //preprocess/... + //tools/... + //train/...)
    except rdeps(//..., //third_party:libtorch)')
 bazel test --config=asan $targets
-bazel test --config=tsan //preprocess:pipeline_test //train:dataset_test
+# tools/tsan.supp says what is suppressed and why.
+bazel test --config=tsan --test_env=TSAN_OPTIONS="suppressions=$PWD/tools/tsan.supp halt_on_error=1" \
+  //preprocess:pipeline_test //train:dataset_test
