@@ -188,7 +188,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   }
 
   const std::vector<std::string> table(manifest->symbols().symbols().begin(), manifest->symbols().symbols().end());
-  const std::vector<bool> word_symbols = train::WordSymbolMask(table);
+  const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
   report.training.available = true;
   double mel_training_sum = 0, mel_inference_sum = 0;
   int64_t mel_inference_count = 0;
