@@ -70,6 +70,18 @@ absl::Status AddUtterance(const std::vector<int64_t>& symbol_ids, const std::vec
   return absl::OkStatus();
 }
 
+// `tokens` equal shares of `frames`: symbol i ends at round((i + 1) * frames / tokens).
+std::vector<int64_t> UniformDurations(int64_t tokens, int64_t frames) {
+  std::vector<int64_t> d;
+  int64_t previous = 0;
+  for (int64_t i = 0; i < tokens; ++i) {
+    const int64_t end = std::llround(static_cast<double>(i + 1) * frames / tokens);
+    d.push_back(end - previous);
+    previous = end;
+  }
+  return d;
+}
+
 double PlainMelL1(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.empty() || a.size() != b.size()) return 0;
   double sum = 0;
@@ -190,6 +202,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   const std::vector<std::string> table(manifest->symbols().symbols().begin(), manifest->symbols().symbols().end());
   const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
   report.training.available = true;
+  report.uniform.available = true;
   double mel_training_sum = 0, mel_inference_sum = 0;
   int64_t mel_inference_count = 0;
   bool plotted = false;
@@ -228,6 +241,11 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
       };
       if (absl::Status s = AddUtterance(ids, e.training, words, reference, word_symbols, report.ms_per_frame,
                                         &report.training);
+          !s.ok()) {
+        return with_id(s);
+      }
+      if (absl::Status s = AddUtterance(ids, UniformDurations(n, e.frames), words, reference, word_symbols,
+                                        report.ms_per_frame, &report.uniform);
           !s.ok()) {
         return with_id(s);
       }
@@ -293,6 +311,7 @@ std::string FormatReport(const EvaluationReport& r) {
                                     r.checkpoint, r.method, r.step, r.data_dir, r.utterances, r.ms_per_frame);
   out += MetricsText("(a) alignment of training audio", r.training, r.ms_per_frame);
   out += MetricsText("(b) prediction from text alone, scaled to the true length", r.inference, r.ms_per_frame);
+  out += MetricsText("reference point: uniform durations scaled to the true length", r.uniform, r.ms_per_frame);
   absl::StrAppendFormat(&out, "mel L1 with training durations: %.4f\n", r.mel_l1_training);
   if (r.mel_l1_inference >= 0) {
     absl::StrAppendFormat(&out, "mel L1 from text alone: %.4f (DTW for %d utterances of other length)\n",
@@ -312,6 +331,7 @@ std::string ReportToJson(const EvaluationReport& r) {
       absl::StrCat("\"ms_per_frame\": ", JsonNumber(r.ms_per_frame)),
       absl::StrCat("\"training_durations\": ", MetricsJson(r.training, r.ms_per_frame)),
       absl::StrCat("\"inference_durations\": ", MetricsJson(r.inference, r.ms_per_frame)),
+      absl::StrCat("\"uniform_durations\": ", MetricsJson(r.uniform, r.ms_per_frame)),
       absl::StrCat("\"mel_l1_training_durations\": ", JsonNumber(r.mel_l1_training)),
       absl::StrCat("\"mel_l1_from_text\": ", r.mel_l1_inference >= 0 ? JsonNumber(r.mel_l1_inference) : "null"),
       absl::StrCat("\"from_text_length_differs\": ", r.inference_length_differs),

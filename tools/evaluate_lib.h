@@ -44,6 +44,9 @@ struct EvaluationReport {
   double ms_per_frame = 0;
   DurationMetrics training;   // (a)
   DurationMetrics inference;  // (b)
+  // A reference point needing no model: every symbol gets the same share of the true length
+  // (rounded cumulative sums, so the total is exact).
+  DurationMetrics uniform;
   // Mean over utterances of the mean absolute log-mel difference: decoded with the training-time
   // durations (same length as the target), and decoded from text alone (DTW when the lengths
   // differ; -1 when the model has no text-only durations).

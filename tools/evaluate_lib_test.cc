@@ -114,13 +114,16 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   EXPECT_EQ(r->inference.words.utterances, validation_);
   EXPECT_EQ(r->inference.phones.boundaries.boundaries, r->training.phones.boundaries.boundaries);
   EXPECT_GT(r->inference.phones.boundaries.MaeMs(r->ms_per_frame), 0.0);
+  ASSERT_TRUE(r->uniform.available);
+  EXPECT_EQ(r->uniform.words.utterances, validation_);
+  EXPECT_EQ(r->uniform.phones.boundaries.boundaries, r->training.phones.boundaries.boundaries);
   EXPECT_GT(r->mel_l1_training, 0.0);
   EXPECT_GT(r->mel_l1_inference, 0.0);
 
   const std::string json = ReportToJson(*r);
   for (const char* key :
        {"\"checkpoint\"", "\"method\": \"ORACLE\"", "\"step\": 2", "\"utterances\"", "\"ms_per_frame\"",
-        "\"training_durations\": {", "\"inference_durations\": {", "\"word_boundary_mae_ms\": 0,",
+        "\"training_durations\": {", "\"inference_durations\": {", "\"uniform_durations\": {", "\"word_boundary_mae_ms\": 0,",
         "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"phone_boundary_mae_ms\"",
         "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing in " << json;
