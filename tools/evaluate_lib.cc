@@ -149,6 +149,10 @@ std::string MetricsText(const std::string& title, const DurationMetrics& m, doub
 absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   if (options.checkpoint.empty()) return absl::InvalidArgumentError("--checkpoint is required");
   if (options.data_dir.empty()) return absl::InvalidArgumentError("--data is required");
+  if (records::IsDirectory(options.checkpoint)) {
+    return absl::InvalidArgumentError(absl::StrCat("--checkpoint: ", options.checkpoint,
+                                                   " is a folder; give a checkpoint file (RUN_DIR/checkpoints/ckpt-<step>.pb)"));
+  }
   if (!records::IsRegularFile(options.checkpoint)) {
     return absl::NotFoundError(absl::StrCat("--checkpoint: ", options.checkpoint, " does not exist"));
   }

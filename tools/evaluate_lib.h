@@ -58,7 +58,7 @@ struct EvaluationReport {
 
 // Loads the checkpoint (its configuration, symbol table and K) and evaluates every validation
 // utterance of options.data_dir. Fails with NotFound when the checkpoint file or data folder does not
-// exist ("--checkpoint: PATH does not exist"), FailedPrecondition when the corpus's symbol table or
+// exist ("--checkpoint: PATH does not exist"), InvalidArgument when the checkpoint is a folder, FailedPrecondition when the corpus's symbol table or
 // n_mels differs from the checkpoint's, when the validation split is empty, or when a validation
 // record has no reference word alignment ("DIR: validation record 'ID' has no reference alignment
 // (preprocess with --alignments)"); NotFound when plot_id is not a validation utterance; otherwise

@@ -164,6 +164,9 @@ TEST_F(EvaluateTest, MissingCheckpoint) {
   const absl::Status s = Evaluate(o).status();
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
   EXPECT_EQ(s.message(), "--checkpoint: " + o.checkpoint + " does not exist");
+  o.checkpoint = *data_;
+  EXPECT_EQ(Evaluate(o).status().message(),
+            "--checkpoint: " + *data_ + " is a folder; give a checkpoint file (RUN_DIR/checkpoints/ckpt-<step>.pb)");
 }
 
 TEST_F(EvaluateTest, RecordsWithoutAlignments) {
