@@ -27,8 +27,9 @@ std::string FreshDir(const std::string& name) {
   return dir;
 }
 
-// A tiny light model trained for two ORACLE steps on the synthetic corpus in `data`.
-std::string TrainTinyOracle(const std::string& data, const std::string& run_dir) {
+// A tiny light model trained for two steps with `aligner` on the synthetic corpus in `data`.
+std::string TrainTiny(const std::string& data, const std::string& run_dir,
+                      train::TrainConfig::Aligner aligner = train::TrainConfig::ORACLE) {
   absl::StatusOr<records::Manifest> manifest = records::ReadManifest(data);
   EXPECT_TRUE(manifest.ok()) << manifest.status();
   if (!manifest.ok()) return "";
@@ -41,7 +42,11 @@ std::string TrainTinyOracle(const std::string& data, const std::string& run_dir)
   c.mutable_model()->set_decoder_blocks(1);
   c.mutable_model()->set_policy_hidden(16);
   c.mutable_model()->set_predictor_hidden(16);
-  c.set_aligner(train::TrainConfig::ORACLE);
+  c.mutable_model()->set_aligner_channels(16);
+  c.mutable_model()->set_aligner_attention_dim(8);
+  c.set_aligner(aligner);
+  c.mutable_rl()->set_samples_per_utterance(2);
+  c.mutable_rl()->set_actor_observes_mel(true);
   c.mutable_optimizer()->set_lr(3e-3);
   c.set_seed(3);
   c.set_steps(2);
@@ -72,7 +77,7 @@ class EvaluateTest : public ::testing::Test {
     for (const records::ShardInfo& s : m->shards()) {
       if (s.split() == records::VALIDATION) validation_ += s.num_records();
     }
-    checkpoint_ = new std::string(TrainTinyOracle(*data_, FreshDir("oracle_run")));
+    checkpoint_ = new std::string(TrainTiny(*data_, FreshDir("oracle_run")));
   }
   static void TearDownTestSuite() {
     delete data_;
@@ -130,6 +135,23 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   }
   const std::string text = FormatReport(*r);
   EXPECT_NE(text.find("MAE 0.00 ms, within 20 ms 100.0%"), std::string::npos) << text;
+}
+
+TEST_F(EvaluateTest, MasAndRlCheckpoints) {
+  for (train::TrainConfig::Aligner aligner : {train::TrainConfig::MAS, train::TrainConfig::RL}) {
+    SCOPED_TRACE(train::TrainConfig::Aligner_Name(aligner));
+    EvaluateOptions o;
+    o.checkpoint = TrainTiny(*data_, FreshDir(train::TrainConfig::Aligner_Name(aligner)), aligner);
+    o.data_dir = *data_;
+    absl::StatusOr<EvaluationReport> r = Evaluate(o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->method, train::TrainConfig::Aligner_Name(aligner));
+    EXPECT_EQ(r->training.words.utterances, validation_);
+    EXPECT_EQ(r->training.phones.boundaries.boundaries, r->uniform.phones.boundaries.boundaries);
+    ASSERT_TRUE(r->inference.available);  // the duration predictor
+    EXPECT_EQ(r->inference.words.utterances, validation_);
+    EXPECT_GT(r->mel_l1_inference, 0.0);
+  }
 }
 
 TEST_F(EvaluateTest, PlotWritesAPng) {
