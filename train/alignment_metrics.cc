@@ -38,7 +38,7 @@ void AddBoundary(int64_t reference, int64_t predicted, double ms_per_frame, Boun
 
 }  // namespace
 
-std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table) {
+std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table, bool phones) {
   std::vector<bool> mask(symbol_table.size(), true);
   for (size_t i = 0; i < symbol_table.size(); ++i) {
     const std::string& s = symbol_table[i];
@@ -46,6 +46,7 @@ std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table) {
       mask[i] = false;
       continue;
     }
+    if (phones) continue;
     bool all_punct = true;
     for (unsigned char c : s) all_punct = all_punct && IsAsciiPunctuation(c);
     mask[i] = !all_punct;
@@ -95,7 +96,11 @@ void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector
     spoken.push_back(&span);
     words += n;
   }
-  if (words != static_cast<int64_t>(predicted.size()) || words == 0) {
+  // Either each label word has its own predicted word, or each interval is one predicted word (a
+  // phonemizer that writes "of the" as one word, as eSpeak does, without a separator).
+  const bool per_interval = words != static_cast<int64_t>(predicted.size()) &&
+                            spoken.size() == predicted.size();
+  if ((words != static_cast<int64_t>(predicted.size()) && !per_interval) || words == 0) {
     stats->skipped += 1;
     return;
   }
@@ -103,7 +108,7 @@ void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector
   size_t next = 0;
   for (const WordSpan* span : spoken) {
     const size_t first = next;
-    next += static_cast<size_t>(WordsInLabel(span->label));
+    next += per_interval ? 1 : static_cast<size_t>(WordsInLabel(span->label));
     const size_t last = next - 1;
     AddBoundary(span->start_frame, predicted[first].start_frame, ms_per_frame, stats);
     AddBoundary(span->end_frame, predicted[last].end_frame, ms_per_frame, stats);

@@ -14,9 +14,11 @@
 namespace lightspeech::train {
 
 // Which input symbols belong to words. A symbol is a word symbol unless it is the pad symbol, a
-// space, the phonemizer's word separator "|", or made only of ASCII punctuation. Consecutive word
-// symbols form one word; any other symbol ends it.
-std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table);
+// space, the phonemizer's word separator "|", or (characters only, `phones` false) made only of ASCII
+// punctuation. With `phones` (a phonemizer's table) every other symbol is a phone, even one written
+// with punctuation characters such as eSpeak's schwa "@". Consecutive word symbols form one word; any
+// other symbol ends it.
+std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table, bool phones = false);
 
 // Frame spans of the words that `durations` (frames per symbol, [N]) give to the symbol sequence
 // `symbol_ids` ([N]): word k spans from the first frame of its first symbol to the end of its last.
@@ -44,9 +46,11 @@ struct BoundaryStats {
 // Adds one utterance's word boundaries to `stats`. Reference spans are the non-silent word intervals
 // of the record; one reference interval may hold several space-separated words (words spoken as a
 // unit), in which case it is compared with the predicted span from the first to the last of those
-// words. Each reference interval contributes its start and its end boundary. When the number of
-// predicted words differs from the number of words in the reference labels, the utterance is
-// counted in `skipped` and nothing else changes.
+// words; when the predicted words are as many as the non-silent intervals but not as many as the
+// label words (a phonemizer that wrote such a unit as one word), interval k is compared with predicted
+// word k. Each reference interval contributes its start and its end boundary. When the number of
+// predicted words matches neither count, the utterance is counted in `skipped` and nothing else
+// changes.
 void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector<WordSpan>& predicted,
                        double ms_per_frame, BoundaryStats* stats);
 

@@ -18,6 +18,13 @@ TEST(WordSymbolMask, SeparatorsPadAndPunctuationAreNotWords) {
   EXPECT_EQ(WordSymbolMask(kTable), (std::vector<bool>{false, false, true, true, false, false, true}));
 }
 
+TEST(WordSymbolMask, PhonesWrittenWithPunctuationAreWordSymbols) {
+  // eSpeak's schwa "@" and ";" are phones in a phonemizer's table, punctuation in a character table.
+  const std::vector<std::string> table = {"<pad>", "|", "s", "@", ";", "3:"};
+  EXPECT_EQ(WordSymbolMask(table, /*phones=*/true), (std::vector<bool>{false, false, true, true, true, true}));
+  EXPECT_EQ(WordSymbolMask(table), (std::vector<bool>{false, false, true, false, false, true}));
+}
+
 TEST(PredictedWordSpans, GroupsRunsOfWordSymbols) {
   // "ab, a" with durations 1 2 3 4 5 -> word "ab" frames [0,3), then ',' and ' ' (7 frames), "a" [10,15).
   auto spans = PredictedWordSpans({2, 3, 4, 1, 2}, {1, 2, 3, 4, 5}, WordSymbolMask(kTable));
@@ -34,6 +41,20 @@ TEST(PredictedWordSpans, RejectsBadInput) {
   EXPECT_EQ(PredictedWordSpans({2, 3}, {1}, mask).status().message(), "2 symbols but 1 durations");
   EXPECT_EQ(PredictedWordSpans({2, 9}, {1, 1}, mask).status().message(), "symbol 1 has id 9, outside the table of 7");
   EXPECT_EQ(PredictedWordSpans({2}, {-1}, mask).status().message(), "symbol 0 has negative duration -1");
+}
+
+TEST(AddWordBoundaries, OnePredictedWordPerMultiWordInterval) {
+  // "of the" is one interval and, phonemized without a separator, one predicted word.
+  BoundaryStats stats;
+  AddWordBoundaries({{0, 4, "of the"}, {4, 6, ""}, {6, 10, "thing"}}, {{0, 5, ""}, {6, 10, ""}}, kMsPerFrame, &stats);
+  EXPECT_EQ(stats.utterances, 1);
+  EXPECT_EQ(stats.skipped, 0);
+  EXPECT_EQ(stats.boundaries, 4);
+  EXPECT_NEAR(stats.abs_error_frames, 1.0, kTolerance);  // only "of the"'s end is one frame off
+  // Neither 3 label words nor 2 intervals: skipped.
+  AddWordBoundaries({{0, 4, "of the"}, {6, 10, "thing"}}, {{0, 10, ""}}, kMsPerFrame, &stats);
+  EXPECT_EQ(stats.skipped, 1);
+  EXPECT_EQ(stats.boundaries, 4);
 }
 
 TEST(AddWordBoundaries, ExactMatchHasZeroError) {

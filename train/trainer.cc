@@ -843,4 +843,91 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   return absl::OkStatus();
 }
 
+
+absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const HostBatch& host) {
+  State& s = *s_;
+  if (host.n_mels != s.n_mels) {
+    return absl::InvalidArgumentError(absl::StrCat("evaluation batch has ", host.n_mels, " mel bins, the model ", s.n_mels));
+  }
+  if (s.config.aligner() == TrainConfig::ORACLE && !host.has_durations()) {
+    return absl::FailedPreconditionError("evaluation with aligner ORACLE needs reference durations, and this batch has none");
+  }
+  LS_ASSIGN_OR_RETURN(const Tensors b, HostBatchToTensors(host, s.device));
+  std::vector<EvalDurations> out;
+  struct EvalMode {  // back to training mode on every return
+    model::AcousticModel& m;
+    explicit EvalMode(model::AcousticModel& model) : m(model) { m->eval(); }
+    ~EvalMode() { m->train(); }
+  } eval_mode(s.model);
+  torch::NoGradGuard no_grad;
+  try {
+    compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
+    torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
+    torch::Tensor method;  // [B, N]
+    switch (s.config.aligner()) {
+      case TrainConfig::ORACLE:
+        method = b.durations;
+        break;
+      case TrainConfig::MAS: {
+        model::AlignerOutput att = s.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+        LS_ASSIGN_OR_RETURN(method, model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths,
+                                                                    b.frame_lengths));
+        break;
+      }
+      default: {
+        torch::Tensor logits = s.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+        LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
+        method = p.Greedy();
+      }
+    }
+    torch::Tensor inference;  // [B, N] text-only, unscaled
+    if (s.model->options().use_predictor) {
+      LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
+      inference = model::PredictedDurations(log_pred.to(torch::kFloat), b.token_mask);
+    } else if (!s.model->options().policy.observe_mel) {
+      inference = method;
+    }
+    LS_ASSIGN_OR_RETURN(model::Synthesis trained,
+                        s.model->Decode(enc, method, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
+    const torch::Tensor training = trained.expanded.durations.to(torch::kCPU).contiguous();
+    torch::Tensor scaled, inference_mel, inference_lengths;
+    if (inference.defined()) {
+      LS_ASSIGN_OR_RETURN(scaled, model::FitDurations(inference, b.token_mask, b.frame_lengths));
+      scaled = scaled.to(torch::kCPU).contiguous();
+      LS_ASSIGN_OR_RETURN(model::Synthesis free, s.model->Decode(enc, inference, b.token_mask));
+      inference_mel = (free.mel.mel_postnet.defined() ? free.mel.mel_postnet : free.mel.mel).to(torch::kFloat)
+                          .to(torch::kCPU).contiguous();
+      inference_lengths = free.expanded.frame_mask.sum(1).to(torch::kCPU).contiguous();
+    }
+    const torch::Tensor training_mel =
+        (trained.mel.mel_postnet.defined() ? trained.mel.mel_postnet : trained.mel.mel).to(torch::kFloat)
+            .to(torch::kCPU).contiguous();
+    auto row = [](const torch::Tensor& t, int64_t i, int64_t n) {
+      const int64_t* p = t[i].data_ptr<int64_t>();
+      return std::vector<int64_t>(p, p + n);
+    };
+    auto frames_of = [&](const torch::Tensor& mel, int64_t i, int64_t n) {
+      torch::Tensor x = mel[i].slice(0, 0, n).contiguous();
+      return std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+    };
+    for (int64_t i = 0; i < host.batch_size; ++i) {
+      EvalDurations e;
+      e.id = i < static_cast<int64_t>(host.ids.size()) ? host.ids[i] : "";
+      e.tokens = host.token_lengths[i];
+      e.frames = host.frame_lengths[i];
+      e.training = row(training, i, e.tokens);
+      e.training_mel = frames_of(training_mel, i, e.frames);
+      if (scaled.defined()) {
+        e.inference = row(scaled, i, e.tokens);
+        e.inference_frames = inference_lengths[i].item<int64_t>();
+        e.inference_mel = frames_of(inference_mel, i, e.inference_frames);
+      }
+      out.push_back(std::move(e));
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("evaluation: ", e.what_without_backtrace()));
+  }
+  return out;
+}
+
 }  // namespace lightspeech::train

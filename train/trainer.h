@@ -45,6 +45,26 @@ struct ValidationResult {
   std::vector<int> example_method_marks, example_reference_marks;
 };
 
+// One utterance's durations and predicted mel for evaluation against reference timings
+// (docs/EVALUATION.md), from Trainer::EvaluationDurations.
+struct EvalDurations {
+  std::string id;
+  int64_t tokens = 0;  // real symbols
+  int64_t frames = 0;  // the utterance's true number of mel frames
+  // (a) The durations the method uses for this utterance while training, fitted to `frames`: the
+  // reference (ORACLE), the monotonic alignment search's (MAS), the actor's greedy ones (RL). [tokens]
+  std::vector<int64_t> training;
+  // (b) The inference-time, text-only durations (the duration predictor, or a text-only actor's
+  // greedy ones) scaled to sum to `frames`; empty when the model has none. [tokens]
+  std::vector<int64_t> inference;
+  // The mel decoded from the unscaled inference durations (what synthesis would produce), frame-major
+  // [inference_frames][n_mels]; empty when `inference` is.
+  int64_t inference_frames = 0;
+  std::vector<float> inference_mel;
+  // The mel decoded with the training durations, frame-major [frames][n_mels].
+  std::vector<float> training_mel;
+};
+
 class Trainer {
  public:
   // Validates `config`, builds the model (seeded with config.seed, config.threads intra-op
@@ -92,6 +112,12 @@ class Trainer {
   const TrainConfig& config() const;
   // Parameter count of the model.
   int64_t num_parameters() const;
+
+  // Evaluation of one batch (eval mode, no gradients, no random numbers drawn): per utterance, the
+  // training-time and inference-time durations and the mel decoded from each (EvalDurations).
+  // Fails (InvalidArgument) on a batch with other n_mels or inconsistent sizes, (FailedPrecondition)
+  // for ORACLE on a batch without reference durations, (Internal) on a LibTorch error.
+  absl::StatusOr<std::vector<EvalDurations>> EvaluationDurations(const HostBatch& batch);
 
  private:
   struct State;

@@ -1,0 +1,346 @@
+#include "tools/evaluate_lib.h"
+
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "features/mel_image.h"
+#include "records/file_util.h"
+#include "records/manifest_io.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/trainer.h"
+
+namespace lightspeech::tools {
+namespace {
+
+// Removes a scratch folder (the trainer's run folder, never written to by evaluation) on scope exit.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    if (path.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// Word boundary frames (start and end of each span) for a picture.
+std::vector<int> BoundaryMarks(const std::vector<train::WordSpan>& spans, int64_t frames) {
+  std::vector<int> marks;
+  for (const train::WordSpan& w : spans) {
+    for (int f : {w.start_frame, w.end_frame}) {
+      if (f >= 0 && f <= frames) marks.push_back(f);
+    }
+  }
+  return marks;
+}
+
+std::vector<train::WordSpan> SpokenWords(const std::vector<train::WordSpan>& spans) {
+  std::vector<train::WordSpan> out;
+  for (const train::WordSpan& w : spans) {
+    if (!w.label.empty()) out.push_back(w);
+  }
+  return out;
+}
+
+// Adds one utterance's durations to `m`.
+absl::Status AddUtterance(const std::vector<int64_t>& symbol_ids, const std::vector<int64_t>& durations,
+                          const std::vector<train::WordSpan>& reference_words,
+                          const std::vector<int64_t>& reference_durations, const std::vector<bool>& word_symbols,
+                          double ms_per_frame, DurationMetrics* m) {
+  absl::StatusOr<std::vector<train::WordSpan>> words = train::PredictedWordSpans(symbol_ids, durations, word_symbols);
+  if (!words.ok()) return words.status();
+  train::AddWordBoundaries(reference_words, *words, ms_per_frame, &m->words);
+  if (!reference_durations.empty()) {
+    m->has_phones = true;
+    std::vector<bool> counted;
+    for (int64_t id : symbol_ids) counted.push_back(word_symbols[id]);
+    if (absl::Status s = train::AddPhoneBoundaries(reference_durations, durations, counted, ms_per_frame, &m->phones);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// `tokens` equal shares of `frames`: symbol i ends at round((i + 1) * frames / tokens).
+std::vector<int64_t> UniformDurations(int64_t tokens, int64_t frames) {
+  std::vector<int64_t> d;
+  int64_t previous = 0;
+  for (int64_t i = 0; i < tokens; ++i) {
+    const int64_t end = std::llround(static_cast<double>(i + 1) * frames / tokens);
+    d.push_back(end - previous);
+    previous = end;
+  }
+  return d;
+}
+
+double PlainMelL1(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.empty() || a.size() != b.size()) return 0;
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += std::fabs(static_cast<double>(a[i]) - b[i]);
+  return sum / a.size();
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) { return std::isfinite(v) ? absl::StrFormat("%.6g", v) : "null"; }
+
+std::string MetricsJson(const DurationMetrics& m, double ms_per_frame) {
+  if (!m.available) return "null";
+  std::vector<std::string> f = {
+      absl::StrCat("\"utterances\": ", m.words.utterances),
+      absl::StrCat("\"skipped_word_count_mismatch\": ", m.words.skipped),
+      absl::StrCat("\"word_boundaries\": ", m.words.boundaries),
+      absl::StrCat("\"word_boundary_mae_ms\": ", JsonNumber(m.words.MaeMs(ms_per_frame))),
+      absl::StrCat("\"word_boundaries_within_20ms\": ", JsonNumber(m.words.ShareWithin20ms())),
+      absl::StrCat("\"word_boundaries_within_50ms\": ", JsonNumber(m.words.ShareWithin50ms())),
+  };
+  if (m.has_phones) {
+    f.push_back(absl::StrCat("\"phone_boundaries\": ", m.phones.boundaries.boundaries));
+    f.push_back(absl::StrCat("\"phone_boundary_mae_ms\": ", JsonNumber(m.phones.boundaries.MaeMs(ms_per_frame))));
+    f.push_back(absl::StrCat("\"phone_boundaries_within_20ms\": ", JsonNumber(m.phones.boundaries.ShareWithin20ms())));
+    f.push_back(absl::StrCat("\"phone_boundaries_within_50ms\": ", JsonNumber(m.phones.boundaries.ShareWithin50ms())));
+    f.push_back(absl::StrCat("\"phone_duration_mae_frames\": ", JsonNumber(m.phones.DurationMaeFrames())));
+  }
+  return absl::StrCat("{", absl::StrJoin(f, ", "), "}");
+}
+
+std::string MetricsText(const std::string& title, const DurationMetrics& m, double ms_per_frame) {
+  if (!m.available) return absl::StrCat(title, ": not available (the model has no such durations)\n");
+  std::string out = absl::StrFormat(
+      "%s: %d utterances (%d skipped: word count differs)\n"
+      "  word boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%\n",
+      title, m.words.utterances, m.words.skipped, m.words.boundaries, m.words.MaeMs(ms_per_frame),
+      100 * m.words.ShareWithin20ms(), 100 * m.words.ShareWithin50ms());
+  if (m.has_phones) {
+    absl::StrAppendFormat(&out,
+                          "  phone boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%; "
+                          "per-phone duration MAE %.3f frames\n",
+                          m.phones.boundaries.boundaries, m.phones.boundaries.MaeMs(ms_per_frame),
+                          100 * m.phones.boundaries.ShareWithin20ms(), 100 * m.phones.boundaries.ShareWithin50ms(),
+                          m.phones.DurationMaeFrames());
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
+  if (options.checkpoint.empty()) return absl::InvalidArgumentError("--checkpoint is required");
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("--data is required");
+  if (records::IsDirectory(options.checkpoint)) {
+    return absl::InvalidArgumentError(absl::StrCat("--checkpoint: ", options.checkpoint,
+                                                   " is a folder; give a checkpoint file (RUN_DIR/checkpoints/ckpt-<step>.pb)"));
+  }
+  if (!records::IsRegularFile(options.checkpoint)) {
+    return absl::NotFoundError(absl::StrCat("--checkpoint: ", options.checkpoint, " does not exist"));
+  }
+  if (!records::IsDirectory(options.data_dir)) {
+    return absl::NotFoundError(absl::StrCat("--data: ", options.data_dir, " is not a folder"));
+  }
+  absl::StatusOr<train::Checkpoint> ckpt = train::ReadCheckpoint(options.checkpoint);
+  if (!ckpt.ok()) return ckpt.status();
+  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(options.data_dir);
+  if (!manifest.ok()) return manifest.status();
+  if (manifest->features().n_mels() != ckpt->n_mels()) {
+    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has ", manifest->features().n_mels(),
+                                                      " mel bins, the checkpoint ", ckpt->n_mels()));
+  }
+  if (manifest->features().sample_rate() <= 0 || manifest->features().hop_length() <= 0) {
+    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, ": the manifest has no sample rate or hop"));
+  }
+
+  EvaluationReport report;
+  report.checkpoint = options.checkpoint;
+  report.data_dir = options.data_dir;
+  report.step = ckpt->step();
+  report.method = train::TrainConfig::Aligner_Name(ckpt->config().aligner());
+  report.ms_per_frame = 1000.0 * manifest->features().hop_length() / manifest->features().sample_rate();
+
+  // The trainer needs a run folder; evaluation writes nothing there but the resolved configuration.
+  ScratchDir scratch;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "lightspeech-evaluate-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return records::ErrnoStatus(tmpl, "cannot create a scratch folder", errno);
+  scratch.path = tmpl;
+  train::TrainConfig config = ckpt->config();
+  config.set_run_dir(scratch.path);
+  config.set_threads(options.threads > 0 ? options.threads : 1);
+  absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
+      train::Trainer::Create(config, manifest->symbols(), ckpt->n_mels(), ckpt->max_duration(), options.device,
+                             /*sink=*/nullptr, scratch.path + "/evaluate.log");
+  if (!trainer.ok()) return trainer.status();
+  if (absl::Status s = (*trainer)->Restore(options.checkpoint); !s.ok()) return s;
+
+  train::DatasetOptions data_options;
+  data_options.split = records::VALIDATION;
+  data_options.max_batch_frames = options.batch_max_frames > 0 ? options.batch_max_frames : 6000;
+  data_options.num_threads = 1;
+  data_options.strict = true;
+  absl::StatusOr<std::unique_ptr<train::Dataset>> data = train::Dataset::Create(options.data_dir, data_options);
+  if (!data.ok()) return data.status();
+  if ((*data)->num_records() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has no validation records"));
+  }
+
+  const std::vector<std::string> table(manifest->symbols().symbols().begin(), manifest->symbols().symbols().end());
+  const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
+  report.training.available = true;
+  report.uniform.available = true;
+  double mel_training_sum = 0, mel_inference_sum = 0;
+  int64_t mel_inference_count = 0;
+  bool plotted = false;
+  const int n_mels = ckpt->n_mels();
+  while (true) {
+    absl::StatusOr<train::HostBatch> batch = (*data)->Next();
+    if (absl::IsOutOfRange(batch.status())) break;
+    if (!batch.ok()) return batch.status();
+    for (int64_t i = 0; i < batch->batch_size; ++i) {
+      if (SpokenWords(batch->words[i]).empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(options.data_dir, ": validation record '", batch->ids[i],
+                                                          "' has no reference alignment (preprocess with --alignments)"));
+      }
+    }
+    absl::StatusOr<std::vector<train::EvalDurations>> eval = (*trainer)->EvaluationDurations(*batch);
+    if (!eval.ok()) return eval.status();
+    for (int64_t i = 0; i < batch->batch_size; ++i) {
+      const train::EvalDurations& e = (*eval)[i];
+      const int64_t n = e.tokens;
+      const std::vector<int64_t> ids(batch->tokens.begin() + i * batch->max_tokens,
+                                     batch->tokens.begin() + i * batch->max_tokens + n);
+      std::vector<int64_t> reference;
+      if (batch->has_durations()) {
+        reference.assign(batch->durations.begin() + i * batch->max_tokens,
+                         batch->durations.begin() + i * batch->max_tokens + n);
+      }
+      const std::vector<train::WordSpan>& words = batch->words[i];
+      for (int64_t id : ids) {
+        if (id < 0 || id >= static_cast<int64_t>(word_symbols.size())) {
+          return absl::DataLossError(absl::StrCat("validation record '", e.id, "' has symbol id ", id,
+                                                  " outside the table of ", word_symbols.size()));
+        }
+      }
+      auto with_id = [&](absl::Status s) {
+        return absl::Status(s.code(), absl::StrCat("utterance '", e.id, "': ", s.message()));
+      };
+      if (absl::Status s = AddUtterance(ids, e.training, words, reference, word_symbols, report.ms_per_frame,
+                                        &report.training);
+          !s.ok()) {
+        return with_id(s);
+      }
+      if (absl::Status s = AddUtterance(ids, UniformDurations(n, e.frames), words, reference, word_symbols,
+                                        report.ms_per_frame, &report.uniform);
+          !s.ok()) {
+        return with_id(s);
+      }
+      if (!e.inference.empty()) {
+        report.inference.available = true;
+        if (absl::Status s = AddUtterance(ids, e.inference, words, reference, word_symbols, report.ms_per_frame,
+                                          &report.inference);
+            !s.ok()) {
+          return with_id(s);
+        }
+      }
+      const std::vector<float> target(batch->mel.begin() + i * batch->max_frames * n_mels,
+                                      batch->mel.begin() + (i * batch->max_frames + e.frames) * n_mels);
+      mel_training_sum += PlainMelL1(e.training_mel, target);
+      if (!e.inference_mel.empty()) {
+        double l1 = 0;
+        if (e.inference_frames == e.frames) {
+          l1 = PlainMelL1(e.inference_mel, target);
+        } else {
+          ++report.inference_length_differs;
+          absl::StatusOr<double> dtw = train::DtwMelL1(e.inference_mel, target, n_mels);
+          if (!dtw.ok()) return with_id(dtw.status());
+          l1 = *dtw;
+        }
+        mel_inference_sum += l1;
+        ++mel_inference_count;
+      }
+      ++report.utterances;
+
+      if (!options.plot_id.empty() && e.id == options.plot_id) {
+        const std::vector<int64_t>& predicted = options.plot_inference ? e.inference : e.training;
+        if (predicted.empty()) {
+          return absl::FailedPreconditionError("--plot_inference: the model has no text-only durations");
+        }
+        absl::StatusOr<std::vector<train::WordSpan>> spans =
+            train::PredictedWordSpans(ids, predicted, word_symbols);
+        if (!spans.ok()) return with_id(spans.status());
+        absl::StatusOr<std::string> png =
+            features::RenderMelPng(target, e.frames, n_mels, BoundaryMarks(SpokenWords(words), e.frames),
+                                   BoundaryMarks(*spans, e.frames));
+        if (!png.ok()) return with_id(png.status());
+        const std::string path = options.plot_path.empty() ? options.plot_id + ".png" : options.plot_path;
+        if (absl::Status s = records::WriteFileAtomically(path, *png); !s.ok()) return s;
+        report.plot_path = path;
+        plotted = true;
+      }
+    }
+  }
+  if (report.utterances == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has no validation records"));
+  }
+  if (!options.plot_id.empty() && !plotted) {
+    return absl::NotFoundError(absl::StrCat("--plot: '", options.plot_id, "' is not a validation utterance of ",
+                                            options.data_dir));
+  }
+  report.mel_l1_training = mel_training_sum / report.utterances;
+  if (mel_inference_count > 0) report.mel_l1_inference = mel_inference_sum / mel_inference_count;
+  return report;
+}
+
+std::string FormatReport(const EvaluationReport& r) {
+  std::string out = absl::StrFormat("checkpoint %s (%s, step %d) on %s: %d validation utterances, %.2f ms per frame\n",
+                                    r.checkpoint, r.method, r.step, r.data_dir, r.utterances, r.ms_per_frame);
+  out += MetricsText("(a) alignment of training audio", r.training, r.ms_per_frame);
+  out += MetricsText("(b) prediction from text alone, scaled to the true length", r.inference, r.ms_per_frame);
+  out += MetricsText("reference point: uniform durations scaled to the true length", r.uniform, r.ms_per_frame);
+  absl::StrAppendFormat(&out, "mel L1 with training durations: %.4f\n", r.mel_l1_training);
+  if (r.mel_l1_inference >= 0) {
+    absl::StrAppendFormat(&out, "mel L1 from text alone: %.4f (DTW for %d utterances of other length)\n",
+                          r.mel_l1_inference, r.inference_length_differs);
+  }
+  if (!r.plot_path.empty()) absl::StrAppend(&out, "picture: ", r.plot_path, "\n");
+  return out;
+}
+
+std::string ReportToJson(const EvaluationReport& r) {
+  std::vector<std::string> f = {
+      absl::StrCat("\"checkpoint\": ", JsonString(r.checkpoint)),
+      absl::StrCat("\"method\": ", JsonString(r.method)),
+      absl::StrCat("\"step\": ", r.step),
+      absl::StrCat("\"data\": ", JsonString(r.data_dir)),
+      absl::StrCat("\"utterances\": ", r.utterances),
+      absl::StrCat("\"ms_per_frame\": ", JsonNumber(r.ms_per_frame)),
+      absl::StrCat("\"training_durations\": ", MetricsJson(r.training, r.ms_per_frame)),
+      absl::StrCat("\"inference_durations\": ", MetricsJson(r.inference, r.ms_per_frame)),
+      absl::StrCat("\"uniform_durations\": ", MetricsJson(r.uniform, r.ms_per_frame)),
+      absl::StrCat("\"mel_l1_training_durations\": ", JsonNumber(r.mel_l1_training)),
+      absl::StrCat("\"mel_l1_from_text\": ", r.mel_l1_inference >= 0 ? JsonNumber(r.mel_l1_inference) : "null"),
+      absl::StrCat("\"from_text_length_differs\": ", r.inference_length_differs),
+  };
+  return absl::StrCat("{", absl::StrJoin(f, ", "), "}\n");
+}
+
+}  // namespace lightspeech::tools

@@ -1,0 +1,76 @@
+#ifndef LIGHTSPEECH_TOOLS_EVALUATE_LIB_H_
+#define LIGHTSPEECH_TOOLS_EVALUATE_LIB_H_
+
+// The body of //tools:evaluate: a checkpoint against the reference timings of a corpus's validation
+// split (docs/EVALUATION.md): (a) the durations the method uses while training, (b) the text-only
+// durations scaled to the true length, and the mel L1. No LibTorch in this header.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "train/alignment_metrics.h"
+
+namespace lightspeech::tools {
+
+struct EvaluateOptions {
+  std::string checkpoint;  // a checkpoint file (ckpt-<step>.pb)
+  std::string data_dir;    // a //preprocess output folder whose records carry reference alignments
+  std::string device = "cpu";
+  int threads = 1;                  // intra-op threads
+  int64_t batch_max_frames = 6000;  // padded mel frames per evaluation batch
+  // Optional picture: the validation utterance `plot_id`'s target mel with reference word boundaries
+  // and the predicted ones (from the training-time durations, or the scaled inference durations
+  // when plot_inference), written as PNG to plot_path.
+  std::string plot_id;
+  std::string plot_path;
+  bool plot_inference = false;
+};
+
+// Boundary and duration errors of one set of durations.
+struct DurationMetrics {
+  bool available = false;  // false when the model has no durations of this kind
+  train::BoundaryStats words;
+  bool has_phones = false;  // phone metrics (the records carry per-symbol durations)
+  train::PhoneStats phones;
+};
+
+struct EvaluationReport {
+  std::string checkpoint;
+  std::string method;  // RL, MAS or ORACLE
+  int64_t step = 0;
+  std::string data_dir;
+  int64_t utterances = 0;
+  double ms_per_frame = 0;
+  DurationMetrics training;   // (a)
+  DurationMetrics inference;  // (b)
+  // A reference point needing no model: every symbol gets the same share of the true length
+  // (rounded cumulative sums, so the total is exact).
+  DurationMetrics uniform;
+  // Mean over utterances of the mean absolute log-mel difference: decoded with the training-time
+  // durations (same length as the target), and decoded from text alone (DTW when the lengths
+  // differ; -1 when the model has no text-only durations).
+  double mel_l1_training = 0;
+  double mel_l1_inference = -1;
+  int64_t inference_length_differs = 0;  // utterances whose text-only mel length differs from the target's
+  std::string plot_path;                 // written picture, or empty
+};
+
+// Loads the checkpoint (its configuration, symbol table and K) and evaluates every validation
+// utterance of options.data_dir. Fails with NotFound when the checkpoint file or data folder does not
+// exist ("--checkpoint: PATH does not exist"), InvalidArgument when the checkpoint is a folder, FailedPrecondition when the corpus's symbol table or
+// n_mels differs from the checkpoint's, when the validation split is empty, or when a validation
+// record has no reference word alignment ("DIR: validation record 'ID' has no reference alignment
+// (preprocess with --alignments)"); NotFound when plot_id is not a validation utterance; otherwise
+// the error of the library that failed.
+absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options);
+
+// The report as lines of text for a terminal.
+std::string FormatReport(const EvaluationReport& report);
+
+// The report as a JSON object (keys documented in docs/EVALUATION.md).
+std::string ReportToJson(const EvaluationReport& report);
+
+}  // namespace lightspeech::tools
+
+#endif  // LIGHTSPEECH_TOOLS_EVALUATE_LIB_H_
