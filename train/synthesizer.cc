@@ -1,0 +1,281 @@
+#include "train/synthesizer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/acoustic_model.h"
+#include "preprocess/cleaners.h"
+#include "preprocess/phonemizer.h"
+#include "preprocess/symbols.h"
+#include "torch/torch.h"
+#include "train/checkpoint.h"
+#include "train/model_factory.h"
+
+namespace lightspeech::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+// "auto", "cpu", "cuda", "cuda:N" -> a device; fails (InvalidArgument / FailedPrecondition).
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  try {
+    const bool cuda = torch::cuda::is_available();
+    if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (name == "cpu") return torch::Device(torch::kCPU);
+    if (name.rfind("cuda", 0) == 0) {
+      const torch::Device d(name);
+      if (!cuda) return absl::FailedPreconditionError(absl::StrCat("device '", name, "': no CUDA GPU is available"));
+      return d;
+    }
+  } catch (const c10::Error&) {
+  }
+  return absl::InvalidArgumentError(absl::StrCat("device '", name, "': expected auto, cpu, cuda or cuda:N"));
+}
+
+std::string Quote(const std::vector<std::string>& symbols) {
+  return absl::StrJoin(symbols, ", ", [](std::string* out, const std::string& s) { absl::StrAppend(out, "'", s, "'"); });
+}
+
+}  // namespace
+
+struct Synthesizer::State {
+  SynthesizerOptions options;
+  TrainConfig config;
+  records::SymbolTable table;
+  int n_mels = 0;
+  int64_t step = 0;
+  torch::Device device{torch::kCPU};
+  model::AcousticModel model{nullptr};
+  std::unique_ptr<preprocess::SymbolTable> symbols;
+  std::unique_ptr<preprocess::TextCleaner> cleaner;  // not thread-safe: under `mutex`
+  std::unique_ptr<preprocess::Phonemizer> phonemizer;
+  mutable std::mutex mutex;
+};
+
+Synthesizer::Synthesizer(std::unique_ptr<State> state) : s_(std::move(state)) {}
+Synthesizer::~Synthesizer() = default;
+
+absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::string& path,
+                                                                 const SynthesizerOptions& options) {
+  if (options.max_batch < 1) return absl::InvalidArgumentError("Synthesizer: max_batch must be >= 1");
+  if (options.threads < 0) return absl::InvalidArgumentError("Synthesizer: threads must be >= 0");
+  absl::StatusOr<torch::Device> device = ParseDevice(options.device);
+  if (!device.ok()) return device.status();
+  absl::StatusOr<Checkpoint> checkpoint = ReadCheckpoint(path);
+  if (!checkpoint.ok()) return checkpoint.status();
+  const Checkpoint& c = *checkpoint;
+  const int64_t k = c.max_duration() > 0 ? c.max_duration() : c.config().model().max_duration();
+  if (c.symbols().symbols_size() < 2 || c.n_mels() <= 0 || k < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint has no symbol table, n_mels or K (",
+                                                      c.symbols().symbols_size(), " symbols, n_mels ", c.n_mels(),
+                                                      ", K ", k, ")"));
+  }
+  auto s = std::make_unique<State>();
+  s->options = options;
+  s->config = c.config();
+  s->table = c.symbols();
+  s->n_mels = c.n_mels();
+  s->step = c.step();
+  s->device = *device;
+
+  absl::StatusOr<preprocess::SymbolTable> symbols =
+      preprocess::SymbolTable::FromList({s->table.symbols().begin(), s->table.symbols().end()});
+  if (!symbols.ok()) return absl::FailedPreconditionError(absl::StrCat(path, ": ", symbols.status().message()));
+  s->symbols = std::make_unique<preprocess::SymbolTable>(*std::move(symbols));
+  absl::StatusOr<preprocess::CleanerKind> kind =
+      preprocess::ParseCleanerKind(s->table.cleaner().empty() ? "english" : s->table.cleaner());
+  if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", kind.status().message()));
+  absl::StatusOr<std::unique_ptr<preprocess::TextCleaner>> cleaner = preprocess::TextCleaner::Create(*kind);
+  if (!cleaner.ok()) return cleaner.status();
+  s->cleaner = *std::move(cleaner);
+  if (!s->table.phonemizer().empty()) {
+    absl::StatusOr<std::unique_ptr<preprocess::Phonemizer>> p = preprocess::Phonemizer::Create(s->table.phonemizer());
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", p.status().message()));
+    s->phonemizer = *std::move(p);
+  }
+
+  absl::StatusOr<model::AcousticModelOptions> model_options =
+      ModelOptions(s->config, s->table.symbols_size(), k, s->n_mels);
+  if (!model_options.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint config: ", model_options.status().message()));
+  }
+  try {
+    if (options.threads > 0) torch::set_num_threads(options.threads);
+    absl::StatusOr<model::AcousticModel> m = model::AcousticModel::Create(*model_options);
+    if (!m.ok()) return m.status();
+    s->model = *std::move(m);
+    if (absl::Status loaded = LoadModule(c, *s->model); !loaded.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(path, ": ", loaded.message()));
+    }
+    s->model->to(s->device);
+    s->model->eval();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(path, ": ", e.what_without_backtrace()));
+  }
+  return std::unique_ptr<Synthesizer>(new Synthesizer(std::move(s)));
+}
+
+absl::StatusOr<SynthesizedUtterance> Synthesizer::EncodeSymbols(const std::vector<std::string>& symbols) const {
+  return EncodeSymbols(symbols, {});
+}
+
+absl::StatusOr<SynthesizedUtterance> Synthesizer::EncodeSymbols(const std::vector<std::string>& symbols,
+                                                                const std::vector<std::string>& dropped) const {
+  SynthesizedUtterance u;
+  u.unknown_symbols = dropped;
+  for (const std::string& symbol : symbols) {
+    const int id = symbol == preprocess::SymbolTable::kPad ? -1 : s_->symbols->Find(symbol);
+    if (id < 0) {
+      if (std::find(u.unknown_symbols.begin(), u.unknown_symbols.end(), symbol) == u.unknown_symbols.end()) {
+        u.unknown_symbols.push_back(symbol);
+      }
+      continue;
+    }
+    u.symbols.push_back(symbol);
+    u.symbol_ids.push_back(id);
+  }
+  if (u.symbol_ids.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("no symbol of the checkpoint's table in [", Quote(symbols), "]"));
+  }
+  if (!u.unknown_symbols.empty()) {
+    u.warnings.push_back(absl::StrCat("symbols not in the checkpoint's table, skipped: ", Quote(u.unknown_symbols)));
+  }
+  return u;
+}
+
+absl::StatusOr<SynthesizedUtterance> Synthesizer::Encode(const std::string& text) const {
+  std::lock_guard<std::mutex> lock(s_->mutex);
+  absl::StatusOr<std::string> cleaned = s_->cleaner->Clean(text);
+  if (!cleaned.ok()) return absl::InvalidArgumentError(absl::StrCat("text '", text, "': ", cleaned.status().message()));
+  std::vector<std::string> symbols, dropped;
+  std::string note;
+  if (s_->phonemizer != nullptr) {
+    // //preprocess phonemizes the metadata's text as written (espeak-ng reads case and punctuation).
+    absl::StatusOr<std::vector<std::string>> phones = s_->phonemizer->Phonemize(text);
+    if (!phones.ok() || phones->empty()) {
+      note = absl::StrCat("phonemizer: ", phones.ok() ? "no phones" : phones.status().message(),
+                          "; used the cleaned text '", *cleaned, "' instead");
+      phones = s_->phonemizer->Phonemize(*cleaned);
+      if (!phones.ok()) return absl::InvalidArgumentError(absl::StrCat("text '", text, "': ", phones.status().message()));
+    }
+    symbols = *std::move(phones);
+  } else {
+    symbols = preprocess::SplitCodePoints(*cleaned);
+    if (s_->cleaner->kind() == preprocess::CleanerKind::kEnglish) {
+      // The English cleaner drops what it cannot spell; name those characters: each one that the
+      // cleaner turns, alone, into nothing.
+      for (const std::string& c : preprocess::SplitCodePoints(text)) {
+        if (c.size() == 1 && (std::isalnum(static_cast<unsigned char>(c[0])) || std::isspace(static_cast<unsigned char>(c[0])))) continue;
+        if (s_->symbols->Find(c) >= 0 || std::find(dropped.begin(), dropped.end(), c) != dropped.end()) continue;
+        if (!s_->cleaner->Clean(c).ok()) dropped.push_back(c);
+      }
+    }
+  }
+  absl::StatusOr<SynthesizedUtterance> u = EncodeSymbols(symbols, dropped);
+  if (!u.ok()) return absl::InvalidArgumentError(absl::StrCat("text '", text, "': ", u.status().message()));
+  if (!note.empty()) u->warnings.insert(u->warnings.begin(), note);
+  return u;
+}
+
+absl::Status Synthesizer::Decode(std::vector<SynthesizedUtterance>& utterances, double speed) const {
+  // Longest first, so each batch holds utterances of similar length (little padding).
+  std::vector<size_t> order(utterances.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return utterances[a].symbol_ids.size() > utterances[b].symbol_ids.size();
+  });
+  const int64_t pad = s_->table.pad_id();
+  try {
+    c10::InferenceMode inference;
+    for (size_t start = 0; start < order.size(); start += s_->options.max_batch) {
+      const size_t end = std::min(order.size(), start + static_cast<size_t>(s_->options.max_batch));
+      const int64_t B = static_cast<int64_t>(end - start);
+      const int64_t N = static_cast<int64_t>(utterances[order[start]].symbol_ids.size());
+      std::vector<int64_t> tokens(B * N, pad), lengths(B);
+      for (int64_t b = 0; b < B; ++b) {
+        const auto& ids = utterances[order[start + b]].symbol_ids;
+        std::copy(ids.begin(), ids.end(), tokens.begin() + b * N);
+        lengths[b] = static_cast<int64_t>(ids.size());
+      }
+      const auto i64 = torch::TensorOptions().dtype(torch::kLong);
+      torch::Tensor t = torch::from_blob(tokens.data(), {B, N}, i64).to(s_->device, /*non_blocking=*/false, /*copy=*/true);
+      torch::Tensor len = torch::from_blob(lengths.data(), {B}, i64).to(s_->device, false, true);
+      torch::Tensor mask = torch::arange(N, i64.device(s_->device)).unsqueeze(0) < len.unsqueeze(1);
+      absl::StatusOr<model::Synthesis> out = s_->model->Infer(t, mask, speed);
+      if (!out.ok()) return out.status();
+      torch::Tensor mel = out->mel.mel_postnet.to(torch::kCPU, torch::kFloat).contiguous();  // [B, T, M]
+      torch::Tensor frames = out->expanded.lengths.to(torch::kCPU).contiguous();           // [B]
+      torch::Tensor durations = out->expanded.durations.to(torch::kCPU).contiguous();      // [B, N]
+      const int64_t T = mel.size(1), M = mel.size(2);
+      const float* mel_data = mel.data_ptr<float>();
+      const int64_t* frame_data = frames.data_ptr<int64_t>();
+      const int64_t* duration_data = durations.data_ptr<int64_t>();
+      for (int64_t b = 0; b < B; ++b) {
+        SynthesizedUtterance& u = utterances[order[start + b]];
+        u.n_frames = frame_data[b];
+        u.n_mels = static_cast<int>(M);
+        u.mel.assign(mel_data + b * T * M, mel_data + b * T * M + u.n_frames * M);
+        u.durations.assign(duration_data + b * N, duration_data + b * N + lengths[b]);
+      }
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("Synthesizer: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SynthesisResult> Synthesizer::SynthesizeText(const std::vector<std::string>& texts, double speed) const {
+  if (texts.empty()) return absl::InvalidArgumentError("Synthesizer: no text");
+  if (!(speed > 0) || !std::isfinite(speed)) return absl::InvalidArgumentError(absl::StrCat("Synthesizer: speed must be > 0, got ", speed));
+  SynthesisResult result;
+  const Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    absl::StatusOr<SynthesizedUtterance> u = Encode(texts[i]);
+    if (!u.ok()) return absl::InvalidArgumentError(absl::StrCat("text ", i, ": ", u.status().message()));
+    result.utterances.push_back(*std::move(u));
+  }
+  result.timing.frontend_seconds = Seconds(start);
+  const Clock::time_point model_start = Clock::now();
+  if (absl::Status s = Decode(result.utterances, speed); !s.ok()) return s;
+  result.timing.model_seconds = Seconds(model_start);
+  return result;
+}
+
+absl::StatusOr<SynthesisResult> Synthesizer::SynthesizeSymbols(const std::vector<std::vector<std::string>>& symbols,
+                                                               double speed) const {
+  if (symbols.empty()) return absl::InvalidArgumentError("Synthesizer: no text");
+  if (!(speed > 0) || !std::isfinite(speed)) return absl::InvalidArgumentError(absl::StrCat("Synthesizer: speed must be > 0, got ", speed));
+  SynthesisResult result;
+  const Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    absl::StatusOr<SynthesizedUtterance> u = EncodeSymbols(symbols[i]);
+    if (!u.ok()) return absl::InvalidArgumentError(absl::StrCat("text ", i, ": ", u.status().message()));
+    result.utterances.push_back(*std::move(u));
+  }
+  result.timing.frontend_seconds = Seconds(start);
+  const Clock::time_point model_start = Clock::now();
+  if (absl::Status s = Decode(result.utterances, speed); !s.ok()) return s;
+  result.timing.model_seconds = Seconds(model_start);
+  return result;
+}
+
+const records::SymbolTable& Synthesizer::symbol_table() const { return s_->table; }
+const TrainConfig& Synthesizer::config() const { return s_->config; }
+int Synthesizer::n_mels() const { return s_->n_mels; }
+int64_t Synthesizer::step() const { return s_->step; }
+int64_t Synthesizer::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : s_->model->parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace lightspeech::train

@@ -1,0 +1,67 @@
+#include "train/synthesizer_testing.h"
+
+#include <cmath>
+
+#include "model/acoustic_model.h"
+#include "preprocess/symbols.h"
+#include "torch/torch.h"
+#include "train/checkpoint.h"
+#include "train/model_factory.h"
+
+namespace lightspeech::train::testing {
+
+TrainConfig TinyConfig() {
+  TrainConfig c;
+  c.mutable_model()->set_preset(ModelConfig::LIGHT);
+  c.mutable_model()->set_encoder_dim(16);
+  c.mutable_model()->set_encoder_blocks(1);
+  c.mutable_model()->set_decoder_dim(16);
+  c.mutable_model()->set_decoder_blocks(1);
+  c.mutable_model()->set_policy_hidden(16);
+  c.mutable_model()->set_predictor_hidden(16);
+  c.mutable_model()->set_aligner_channels(16);
+  c.mutable_model()->set_aligner_attention_dim(8);
+  c.mutable_model()->set_dropout(0.5);  // eval mode must switch it off
+  c.mutable_model()->set_max_duration(kTinyMaxDuration);
+  c.set_aligner(TrainConfig::MAS);
+  return c;
+}
+
+records::SymbolTable EnglishTable() {
+  records::SymbolTable t;
+  const preprocess::SymbolTable english = preprocess::SymbolTable::English();
+  for (const std::string& s : english.symbols()) t.add_symbols(s);
+  t.set_cleaner("english");
+  return t;
+}
+
+absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolTable& table,
+                                 int64_t frames_per_token, const TrainConfig& config) {
+  absl::StatusOr<model::AcousticModelOptions> o =
+      ModelOptions(config, table.symbols_size(), kTinyMaxDuration, kTinyMels);
+  if (!o.ok()) return o.status();
+  Checkpoint c;
+  try {
+    torch::manual_seed(3);
+    absl::StatusOr<model::AcousticModel> m = model::AcousticModel::Create(*o);
+    if (!m.ok()) return m.status();
+    {
+      torch::NoGradGuard no_grad;
+      auto params = (*m)->named_parameters();
+      params["predictor.out.weight"].zero_();
+      params["predictor.out.bias"].fill_(std::log(1.0 + static_cast<double>(frames_per_token)));
+    }
+    if (absl::Status s = SaveModule(**m, &c); !s.ok()) return s;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(e.what_without_backtrace());
+  }
+  c.set_format_version(kCheckpointFormatVersion);
+  c.set_step(7);
+  *c.mutable_config() = config;
+  *c.mutable_symbols() = table;
+  c.set_n_mels(kTinyMels);
+  c.set_max_duration(kTinyMaxDuration);
+  return WriteCheckpoint(c, path);
+}
+
+}  // namespace lightspeech::train::testing
