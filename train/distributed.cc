@@ -86,8 +86,7 @@ absl::StatusOr<DistributedConfig> DistributedConfigFromEnv() {
   if (absl::Status t = IntFromEnv("LIGHTSPEECH_DIST_TIMEOUT_S", &timeout_s, &has_timeout); !t.ok()) return t;
   if (has_timeout) config.timeout = std::chrono::seconds(timeout_s);
   if (absl::Status valid = config.Validate(); !valid.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("RANK/WORLD_SIZE/LOCAL_RANK/MASTER_PORT/LIGHTSPEECH_DIST_TIMEOUT_S: ", valid.message()));
+    return absl::InvalidArgumentError(absl::StrCat("RANK/WORLD_SIZE/LOCAL_RANK/MASTER_PORT: ", valid.message()));
   }
   return config;
 }
