@@ -11,9 +11,11 @@
 namespace lightspeech::train {
 namespace {
 
-DatasetOptions OptionsFor(const TrainConfig& config, records::Split split) {
+DatasetOptions OptionsFor(const TrainConfig& config, records::Split split, const DataShare& share) {
   DatasetOptions options;
   options.split = split;
+  options.rank = share.rank;
+  options.world_size = share.world_size;
   options.seed = static_cast<uint64_t>(config.seed());
   const DataConfig& data = config.data();
   if (data.batch_max_frames() > 0) options.max_batch_frames = data.batch_max_frames();
@@ -52,10 +54,11 @@ class RepeatingValidation : public BatchSource {
 
 }  // namespace
 
-absl::StatusOr<DataSources> OpenDataSources(const TrainConfig& config, const DataPosition& start) {
+absl::StatusOr<DataSources> OpenDataSources(const TrainConfig& config, const DataPosition& start,
+                                            const DataShare& share) {
   const std::string& dir = config.data().data_dir();
   DataSources sources;
-  absl::StatusOr<std::unique_ptr<Dataset>> train = Dataset::Create(dir, OptionsFor(config, records::TRAIN), start);
+  absl::StatusOr<std::unique_ptr<Dataset>> train = Dataset::Create(dir, OptionsFor(config, records::TRAIN, share), start);
   if (!train.ok()) return train.status();
   const bool has_validation = [&] {
     for (const records::ShardInfo& shard : (*train)->manifest().shards()) {
@@ -65,7 +68,7 @@ absl::StatusOr<DataSources> OpenDataSources(const TrainConfig& config, const Dat
   }();
   sources.train = std::move(*train);
   if (has_validation) {
-    DatasetOptions options = OptionsFor(config, records::VALIDATION);
+    DatasetOptions options = OptionsFor(config, records::VALIDATION, share);
     options.num_threads = 1;
     absl::StatusOr<std::unique_ptr<Dataset>> validation = Dataset::Create(dir, options);
     if (!validation.ok()) return validation.status();

@@ -98,11 +98,50 @@ absl::Status DatasetOptions::Validate() const {
   if (num_threads < 0) return absl::InvalidArgumentError("dataset: num_threads must be >= 0");
   if (prefetch_batches < 1)
     return absl::InvalidArgumentError("dataset: prefetch_batches must be >= 1");
+  if (world_size < 1) return absl::InvalidArgumentError("dataset: world_size must be >= 1");
+  if (rank < 0 || rank >= world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dataset: rank ", rank, " is outside [0, world_size ", world_size, ")"));
+  }
   return absl::OkStatus();
 }
 
+namespace {
+
+// Rank `rank`'s share of a global plan (see DatasetOptions::rank).
+std::vector<std::vector<int64_t>> ShareOf(const std::vector<std::vector<int64_t>>& global,
+                                          const DatasetOptions& options) {
+  const size_t world = static_cast<size_t>(options.world_size), rank = static_cast<size_t>(options.rank);
+  std::vector<std::vector<int64_t>> mine;
+  for (size_t b = 0; b < global.size(); ++b) {
+    if (options.split == records::VALIDATION) {
+      if (b % world == rank) mine.push_back(global[b]);
+      continue;
+    }
+    if (global[b].size() < world) continue;
+    std::vector<int64_t> share;
+    for (size_t i = rank; i < global[b].size(); i += world) share.push_back(global[b][i]);
+    mine.push_back(std::move(share));
+  }
+  return mine;
+}
+
+std::vector<std::vector<int64_t>> PlanGlobalEpoch(const std::vector<int64_t>& frames,
+                                                  const DatasetOptions& options, int64_t epoch);
+
+}  // namespace
+
 std::vector<std::vector<int64_t>> PlanEpoch(const std::vector<int64_t>& frames,
                                             const DatasetOptions& options, int64_t epoch) {
+  std::vector<std::vector<int64_t>> global = PlanGlobalEpoch(frames, options, epoch);
+  if (options.world_size <= 1) return global;
+  return ShareOf(global, options);
+}
+
+namespace {
+
+std::vector<std::vector<int64_t>> PlanGlobalEpoch(const std::vector<int64_t>& frames,
+                                                  const DatasetOptions& options, int64_t epoch) {
   std::vector<int64_t> order(frames.size());
   std::iota(order.begin(), order.end(), 0);
   std::vector<std::vector<int64_t>> batches;
@@ -124,6 +163,8 @@ std::vector<std::vector<int64_t>> PlanEpoch(const std::vector<int64_t>& frames,
   return batches;
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 
 class Dataset::Impl {
@@ -144,6 +185,8 @@ class Dataset::Impl {
   }
 
   absl::Status Open(const std::string& dir, DataPosition start);
+  // TRAIN: moves claim_pos_ past epochs whose plan is empty for this rank.
+  void SkipEmptyEpochsLocked();
   absl::StatusOr<HostBatch> Next();
   DataPosition Position() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -344,6 +387,12 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
                                                    ")"));
   }
   claim_plan_ = PlanEpoch(frames_, options_, start.epoch);
+  if (options_.split == records::TRAIN && claim_plan_.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset: rank ", options_.rank, " of ", options_.world_size, " gets no batch in epoch ",
+        start.epoch, ": every batch has fewer than ", options_.world_size,
+        " records (a corpus or batch size too small for this many processes)"));
+  }
   const int64_t num_batches = claim_plan_.size();
   if (start.batch_in_epoch > num_batches) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -355,6 +404,7 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
     if (options_.split == records::TRAIN) {
       claim_pos_ = {start.epoch + 1, 0};
       claim_plan_ = PlanEpoch(frames_, options_, claim_pos_.epoch);
+      SkipEmptyEpochsLocked();
     } else {
       exhausted_ = true;
     }
@@ -362,6 +412,15 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
   consumer_pos_ = claim_pos_;
   for (int t = 0; t < options_.num_threads; ++t) workers_.emplace_back([this] { WorkerLoop(); });
   return absl::OkStatus();
+}
+
+void Dataset::Impl::SkipEmptyEpochsLocked() {
+  // Only a rank's share can be empty (every global batch smaller than world_size); the start epoch
+  // was checked to have batches, so this ends in practice. Every rank skips the same epochs.
+  while (claim_plan_.empty()) {
+    claim_pos_ = {claim_pos_.epoch + 1, 0};
+    claim_plan_ = PlanEpoch(frames_, options_, claim_pos_.epoch);
+  }
 }
 
 Dataset::Impl::Claim Dataset::Impl::ClaimLocked() {
@@ -373,6 +432,7 @@ Dataset::Impl::Claim Dataset::Impl::ClaimLocked() {
     if (options_.split == records::TRAIN) {
       claim_pos_ = {claim_pos_.epoch + 1, 0};
       claim_plan_ = PlanEpoch(frames_, options_, claim_pos_.epoch);
+      SkipEmptyEpochsLocked();
     } else {
       exhausted_ = true;
     }

@@ -45,6 +45,14 @@ struct DatasetOptions {
   // A damaged or invalid record: false skips it with a warning naming shard and byte offset; true
   // makes Create() fail with that error.
   bool strict = false;
+  // Data-parallel training: this process's share of the stream (see docs/DISTRIBUTED.md). Every rank
+  // plans the same global epoch (a function of seed and epoch only). TRAIN: rank r keeps records
+  // r, r + world_size, ... of every global batch (batches are sorted by length, so the shares have
+  // similar lengths), so the ranks together see exactly the batch one process would; a global batch
+  // with fewer than world_size records is skipped on every rank. VALIDATION: rank r keeps the whole
+  // batches b with b % world_size == r. world_size 1 is the whole stream.
+  int rank = 0;
+  int world_size = 1;
   // Receives warnings (one line each, no newline). Unset: they go to stderr.
   std::function<void(const std::string&)> warn;
 
@@ -91,6 +99,7 @@ class Dataset : public BatchSource {
 // The batches of one epoch as lists of record indices (into an index whose record i has
 // `frames[i]` frames), exposed for tests and tools. TRAIN: seeded shuffle of (seed, epoch), length
 // buckets, batch order shuffled; VALIDATION: sorted by length (ties by index), `epoch` unused.
+// Then options.rank's share of it when options.world_size > 1 (see DatasetOptions::rank).
 std::vector<std::vector<int64_t>> PlanEpoch(const std::vector<int64_t>& frames,
                                             const DatasetOptions& options, int64_t epoch);
 

@@ -201,6 +201,48 @@ TEST(DatasetTest, PlanEpochCoversEveryIndexOnceUnderTheLimits) {
   EXPECT_EQ(plan.size(), 2u);
 }
 
+TEST(DatasetTest, RankSharesSplitEveryGlobalBatch) {
+  std::vector<int64_t> frames;
+  for (int i = 0; i < 301; ++i) frames.push_back(20 + (i * 7919) % 900);
+  DatasetOptions o = SmallOptions();
+  o.max_batch_frames = 4000;
+  o.split = records::TRAIN;
+  const auto global = PlanEpoch(frames, o, 2);
+  o.world_size = 3;
+  std::vector<std::vector<std::vector<int64_t>>> shares;
+  for (int r = 0; r < 3; ++r) {
+    o.rank = r;
+    ASSERT_TRUE(o.Validate().ok());
+    shares.push_back(PlanEpoch(frames, o, 2));
+  }
+  // Every rank has the same number of batches; batch k of the ranks together is the k-th global
+  // batch with at least world_size records, rank r holding its records r, r + 3, ...
+  size_t k = 0;
+  for (const auto& batch : global) {
+    if (batch.size() < 3) continue;
+    ASSERT_LT(k, shares[0].size());
+    for (int r = 0; r < 3; ++r) {
+      std::vector<int64_t> expected;
+      for (size_t i = r; i < batch.size(); i += 3) expected.push_back(batch[i]);
+      EXPECT_EQ(shares[r][k], expected) << "rank " << r << " batch " << k;
+    }
+    ++k;
+  }
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(shares[r].size(), k);
+  // Validation: whole batches, b % world_size == rank.
+  o.split = records::VALIDATION;
+  o.world_size = 1;
+  o.rank = 0;
+  const auto validation = PlanEpoch(frames, o, 0);
+  o.world_size = 2;
+  o.rank = 1;
+  const auto odd = PlanEpoch(frames, o, 0);
+  ASSERT_EQ(odd.size(), validation.size() / 2);
+  for (size_t b = 0; b < odd.size(); ++b) EXPECT_EQ(odd[b], validation[2 * b + 1]);
+  o.rank = 2;
+  EXPECT_EQ(o.Validate().message(), "dataset: rank 2 is outside [0, world_size 2)");
+}
+
 TEST(DatasetTest, FrameBudgetAndBatchSizeRespected) {
   const std::string dir = MakeCorpus("budget");
   for (int64_t budget : {400, 1200, 5000}) {

@@ -81,6 +81,10 @@ absl::StatusOr<DistributedConfig> DistributedConfigFromEnv() {
     return absl::InvalidArgumentError(has_rank ? "RANK is set but WORLD_SIZE is not" : "WORLD_SIZE is set but RANK is not");
   }
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') config.master_addr = addr;
+  int timeout_s = 0;
+  bool has_timeout = false;
+  if (absl::Status t = IntFromEnv("LIGHTSPEECH_DIST_TIMEOUT_S", &timeout_s, &has_timeout); !t.ok()) return t;
+  if (has_timeout) config.timeout = std::chrono::seconds(timeout_s);
   if (absl::Status valid = config.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("RANK/WORLD_SIZE/LOCAL_RANK/MASTER_PORT: ", valid.message()));
   }
@@ -191,7 +195,22 @@ absl::Status Distributed::AllReduceSum(torch::Tensor& tensor) {
 
 absl::Status Distributed::AverageGradients(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {
   if (!config_.enabled()) return absl::OkStatus();
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : parameters) {
+    torch::Tensor param = p;
+    if (!param.grad().defined()) param.mutable_grad() = torch::zeros_like(param);
+    grads.push_back(param.grad());
+  }
+  return AverageTensors(grads, bucket_bytes);
+}
+
+absl::Status Distributed::AverageTensors(const std::vector<torch::Tensor>& all, int64_t bucket_bytes) {
+  if (!config_.enabled()) return absl::OkStatus();
   torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parameters;  // the defined ones, averaged in place
+  for (const torch::Tensor& t : all) {
+    if (t.defined()) parameters.push_back(t);
+  }
   const double scale = 1.0 / config_.world_size;
   size_t begin = 0;
   while (begin < parameters.size()) {
@@ -206,17 +225,13 @@ absl::Status Distributed::AverageGradients(const std::vector<torch::Tensor>& par
       ++end;
     }
     std::vector<torch::Tensor> flat;
-    for (size_t i = begin; i < end; ++i) {
-      torch::Tensor param = parameters[i];
-      if (!param.grad().defined()) param.mutable_grad() = torch::zeros_like(param);
-      flat.push_back(param.grad().reshape({-1}));
-    }
+    for (size_t i = begin; i < end; ++i) flat.push_back(parameters[i].reshape({-1}));
     torch::Tensor bucket = torch::cat(flat);
     if (absl::Status status = AllReduceSum(bucket); !status.ok()) return status;
     bucket.mul_(scale);
     int64_t offset = 0;
     for (size_t i = begin; i < end; ++i) {
-      torch::Tensor grad = parameters[i].grad();
+      torch::Tensor grad = parameters[i];
       const int64_t n = grad.numel();
       grad.copy_(bucket.narrow(0, offset, n).view_as(grad));
       offset += n;

@@ -36,8 +36,8 @@ struct DistributedConfig {
 };
 
 // Reads the torchrun / Slurm-style variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
-// MASTER_PORT (falling back to SLURM_PROCID, SLURM_NTASKS and SLURM_LOCALID). None set: a single
-// process. Fails with InvalidArgument naming the variable when one is not a number or the set is
+// MASTER_PORT (falling back to SLURM_PROCID, SLURM_NTASKS and SLURM_LOCALID), and the timeout in
+// seconds from LIGHTSPEECH_DIST_TIMEOUT_S (default 60). None set: a single process. Fails with InvalidArgument naming the variable when one is not a number or the set is
 // inconsistent (e.g. RANK without WORLD_SIZE, RANK >= WORLD_SIZE).
 absl::StatusOr<DistributedConfig> DistributedConfigFromEnv();
 
@@ -65,6 +65,12 @@ class Distributed {
   // of at most `bucket_bytes` so that few collectives run. Parameters without a gradient take part
   // with zeros so that every rank sends the same buckets.
   absl::Status AverageGradients(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes = 8 << 20);
+
+  // Replaces each defined tensor of `tensors` in place by its mean across ranks, bucketed like
+  // AverageGradients; undefined tensors are skipped, so every rank must have the same ones defined
+  // (the trainer's gradients are defined by the model's structure, the same on every rank). Fails
+  // like AllReduceSum.
+  absl::Status AverageTensors(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes = 8 << 20);
 
   // Waits until every rank has reached this point.
   absl::Status Barrier();

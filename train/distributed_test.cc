@@ -69,8 +69,19 @@ class EnvGuard {
 
  private:
   static constexpr const char* kNames[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                                           "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"};
+                                           "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "LIGHTSPEECH_DIST_TIMEOUT_S"};
 };
+
+TEST(DistributedConfigFromEnv, TimeoutFromEnvironment) {
+  EnvGuard guard;
+  setenv("LIGHTSPEECH_DIST_TIMEOUT_S", "7", 1);
+  auto config = DistributedConfigFromEnv();
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->timeout, std::chrono::milliseconds(7000));
+  setenv("LIGHTSPEECH_DIST_TIMEOUT_S", "soon", 1);
+  EXPECT_EQ(DistributedConfigFromEnv().status().message(),
+            "environment variable LIGHTSPEECH_DIST_TIMEOUT_S='soon' is not an integer");
+}
 
 TEST(DistributedConfigFromEnv, NothingSetIsOneProcessOnLoopback) {
   EnvGuard guard;

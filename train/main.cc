@@ -15,6 +15,7 @@
 #include "records/file_util.h"
 #include "train/config.h"
 #include "train/data_sources.h"
+#include "train/distributed.h"
 #include "train/event_writer.h"
 #include "train/train_lib.h"
 
@@ -96,21 +97,35 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << config.status().message() << "\n";
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<train::EventWriter>> events =
-      train::EventWriter::Create(config->run_dir() + "/events");
-  if (!events.ok()) {
-    std::cerr << "error: " << events.status().message() << "\n";
+  // Data-parallel runs (RANK/WORLD_SIZE/... or Slurm): only rank 0 writes events; RunTraining joins the group.
+  absl::StatusOr<train::DistributedConfig> dist = train::DistributedConfigFromEnv();
+  if (!dist.ok()) {
+    std::cerr << "error: " << dist.status().message() << "\n";
     return 1;
   }
-  std::cerr << "train: " << config->data().data_dir() << " -> " << config->run_dir() << " (TensorBoard: "
-            << (*events)->path() << ")\n";
-  const absl::Status status = train::RunTraining(flags, train::OpenDataSources, events->get());
-  if (absl::Status flushed = (*events)->Flush(); status.ok() && !flushed.ok()) {
-    std::cerr << "error: " << flushed.message() << "\n";
-    return 1;
+  const std::string who = dist->enabled() ? absl::StrCat("rank ", dist->rank, ": ") : "";
+  std::unique_ptr<train::EventWriter> events;
+  if (dist->rank == 0) {
+    absl::StatusOr<std::unique_ptr<train::EventWriter>> created =
+        train::EventWriter::Create(config->run_dir() + "/events");
+    if (!created.ok()) {
+      std::cerr << "error: " << created.status().message() << "\n";
+      return 1;
+    }
+    events = std::move(*created);
+    std::cerr << "train: " << config->data().data_dir() << " -> " << config->run_dir() << " (TensorBoard: "
+              << events->path() << ")"
+              << (dist->enabled() ? absl::StrCat(", ", dist->world_size, " processes") : "") << "\n";
+  }
+  const absl::Status status = train::RunTraining(flags, train::OpenDataSources, events.get());
+  if (events != nullptr) {
+    if (absl::Status flushed = events->Flush(); status.ok() && !flushed.ok()) {
+      std::cerr << "error: " << flushed.message() << "\n";
+      return 1;
+    }
   }
   if (!status.ok()) {
-    std::cerr << "error: " << status.message() << "\n";
+    std::cerr << "error: " << who << status.message() << "\n";
     return 1;
   }
   return 0;

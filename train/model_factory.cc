@@ -21,6 +21,7 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   if (m.aligner_channels() > 0) o.aligner.channels = m.aligner_channels();
   if (m.aligner_attention_dim() > 0) o.aligner.attention_dim = m.aligner_attention_dim();
   if (m.has_dropout()) o.encoder.dropout = o.decoder.dropout = m.dropout();
+  if (m.has_predictor_dropout()) o.predictor.dropout = m.predictor_dropout();
   o.decoder.postnet = m.postnet();
   o.use_predictor = m.use_predictor() || c.aligner() != TrainConfig::RL;
   o.use_aligner = c.aligner() == TrainConfig::MAS;

@@ -7,6 +7,7 @@
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace lightspeech::train {
@@ -43,8 +44,14 @@ absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, M
   if (!manifest.ok()) return manifest.status();
   const int n_mels = manifest->features().n_mels();
   const int k = manifest->max_token_frames() > 0 ? manifest->max_token_frames() : 24;
+  absl::StatusOr<DistributedConfig> dist_config = DistributedConfigFromEnv();
+  if (!dist_config.ok()) return dist_config.status();
+  absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Create(*dist_config);
+  if (!dist.ok()) return dist.status();
+  // Declared after `dist`, so destroyed first.
   absl::StatusOr<std::unique_ptr<Trainer>> trainer =
-      Trainer::Create(*config, manifest->symbols(), n_mels, k, flags.device, sink, flags.log_path);
+      Trainer::Create(*config, manifest->symbols(), n_mels, k, flags.device, (*dist)->is_main() ? sink : nullptr,
+                      flags.log_path, dist->get());
   if (!trainer.ok()) return trainer.status();
   if (!flags.resume.empty()) {
     std::string path = flags.resume;
@@ -59,7 +66,8 @@ absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, M
       if (absl::Status s = (*trainer)->Restore(path); !s.ok()) return s;
     }
   }
-  absl::StatusOr<DataSources> data = open_data((*trainer)->config(), (*trainer)->data_position());
+  absl::StatusOr<DataSources> data =
+      open_data((*trainer)->config(), (*trainer)->data_position(), DataShare{(*dist)->rank(), (*dist)->world_size()});
   if (!data.ok()) return data.status();
   if (data->train == nullptr) return absl::InternalError("the data opener returned no training stream");
   return (*trainer)->Train(*data->train, data->validation.get());

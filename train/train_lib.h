@@ -49,12 +49,21 @@ struct DataSources {
   std::unique_ptr<BatchSource> train;
   std::unique_ptr<BatchSource> validation;
 };
-using DataOpener = std::function<absl::StatusOr<DataSources>(const TrainConfig& config, const DataPosition& start)>;
+// Which share of the data a process reads in a data-parallel run (DatasetOptions::rank).
+struct DataShare {
+  int rank = 0;
+  int world_size = 1;
+};
+using DataOpener = std::function<absl::StatusOr<DataSources>(const TrainConfig& config, const DataPosition& start,
+                                                             const DataShare& share)>;
 
 // Resolves the configuration, reads DATA/manifest.pbtxt (symbol table, n_mels, and K from the
-// longest reference duration, else 24), creates the trainer, resumes when asked, opens the data at
-// the trainer's position and trains to config.steps. `sink` may be null. Fails on any of those
-// steps with the underlying error (a missing data folder names it).
+// longest reference duration, else 24), joins the data-parallel group described by the environment
+// (RANK, WORLD_SIZE, ...: train/distributed.h; none set: one process), creates the trainer,
+// resumes when asked, opens this process's share of the data at the trainer's position and trains
+// to config.steps. `sink` may be null and is used by rank 0 only. Fails on any of those steps with
+// the underlying error (a missing data folder names it; a rank that does not arrive or dies makes
+// the others fail after LIGHTSPEECH_DIST_TIMEOUT_S, see docs/DISTRIBUTED.md).
 absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, MetricsSink* sink);
 
 }  // namespace lightspeech::train

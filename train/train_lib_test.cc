@@ -72,7 +72,8 @@ TEST(TrainLibTest, TrainsThenResumesFromLatest) {
   TrainFlags f = TinyFlags("run");
   ASSERT_TRUE(records::WriteSyntheticCorpus(f.data, 6, 1, 0.2).ok());
   std::vector<DataPosition> opened_at;
-  DataOpener open = [&](const TrainConfig& config, const DataPosition& start) -> absl::StatusOr<DataSources> {
+  DataOpener open = [&](const TrainConfig& config, const DataPosition& start,
+                        const DataShare&) -> absl::StatusOr<DataSources> {
     opened_at.push_back(start);
     DataSources d;
     d.train = std::make_unique<testing::InMemoryBatchSource>(testing::SyntheticBatches(3, 2), true, start);

@@ -27,6 +27,7 @@
 #include "train/checkpoint.h"
 #include "train/compat.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/model_factory.h"
 
 namespace lightspeech::train {
@@ -171,6 +172,9 @@ struct Trainer::State {
   NamedTensors model_params, actor_params;
   std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
   torch::Tensor baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward (0-dim), undefined at first
+  Distributed* dist = nullptr;  // null: one process
+  int rank = 0, world_size = 1;
+  bool is_main() const { return rank == 0; }
 
   int64_t step = 0;
   DataPosition position;
@@ -203,7 +207,8 @@ int64_t Trainer::num_parameters() const {
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, const records::SymbolTable& symbols,
                                                          int n_mels, int max_duration, const std::string& device,
-                                                         MetricsSink* sink, const std::string& log_path) {
+                                                         MetricsSink* sink, const std::string& log_path,
+                                                         Distributed* distributed) {
   LS_RETURN_IF_ERROR(ValidateTrainConfig(config));
   if (config.run_dir().empty()) return absl::InvalidArgumentError("TrainConfig: run_dir is empty");
   if (symbols.symbols_size() < 2) return absl::InvalidArgumentError("Trainer: the symbol table has fewer than 2 symbols");
@@ -215,20 +220,27 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
   s->symbols = symbols;
   s->n_mels = n_mels;
-  s->sink = sink;
+  s->dist = distributed != nullptr && distributed->world_size() > 1 ? distributed : nullptr;
+  if (s->dist != nullptr) {
+    s->rank = s->dist->rank();
+    s->world_size = s->dist->world_size();
+  }
+  s->sink = s->is_main() ? sink : nullptr;
   LS_ASSIGN_OR_RETURN(const std::string resolved, ResolveDevice(device));
   s->device = torch::Device(resolved);
 
   s->run_dir = config.run_dir();
   s->checkpoint_dir = s->run_dir + "/checkpoints";
-  for (const std::string& dir : {s->run_dir, s->checkpoint_dir}) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return records::ErrnoStatus(dir, "cannot create folder", errno);
+  if (s->is_main()) {  // other ranks write nothing
+    for (const std::string& dir : {s->run_dir, s->checkpoint_dir}) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return records::ErrnoStatus(dir, "cannot create folder", errno);
+    }
+    LS_RETURN_IF_ERROR(WriteResolvedConfig(s->config, s->run_dir));
+    s->log_path = log_path.empty() ? s->run_dir + "/train.log" : log_path;
+    s->log = std::fopen(s->log_path.c_str(), "a");
+    if (s->log == nullptr) return records::ErrnoStatus(s->log_path, "cannot open the text log", errno);
+    s->tty = ::isatty(STDERR_FILENO) == 1;
   }
-  LS_RETURN_IF_ERROR(WriteResolvedConfig(s->config, s->run_dir));
-  s->log_path = log_path.empty() ? s->run_dir + "/train.log" : log_path;
-  s->log = std::fopen(s->log_path.c_str(), "a");
-  if (s->log == nullptr) return records::ErrnoStatus(s->log_path, "cannot open the text log", errno);
-  s->tty = ::isatty(STDERR_FILENO) == 1;
 
   LS_ASSIGN_OR_RETURN(const model::AcousticModelOptions options,
                       ModelOptions(s->config, symbols.symbols_size(), s->max_duration, n_mels));
@@ -237,6 +249,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     torch::manual_seed(static_cast<uint64_t>(config.seed()));
     LS_ASSIGN_OR_RETURN(s->model, model::AcousticModel::Create(options));
     s->model->to(s->device);
+    // Every rank initializes the same parameters (same seed; Train also copies rank 0's); then each
+    // rank's generator (dropout) gets its own seed. Policy samples do not use it (per-utterance streams).
+    if (s->world_size > 1) torch::manual_seed(static_cast<uint64_t>(config.seed()) + s->rank);
     for (const auto& item : s->model->named_parameters()) {
       s->model_params.emplace_back(item.key(), item.value());
       if (item.key().rfind("encoder.", 0) == 0 || item.key().rfind("policy.", 0) == 0) {
@@ -263,7 +278,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   std::unique_ptr<Trainer> t(new Trainer(std::move(s)));
   t->s_->Log(absl::StrCat("trainer: ", TrainConfig::Aligner_Name(config.aligner()), " ",
                           ModelConfig::Preset_Name(config.model().preset()), ", ", t->num_parameters(),
-                          " parameters, K ", t->s_->max_duration, ", ", resolved));
+                          " parameters, K ", t->s_->max_duration, ", ", resolved,
+                          t->s_->world_size > 1 ? absl::StrCat(", ", t->s_->world_size, " processes") : ""));
   return t;
 }
 
@@ -277,6 +293,13 @@ absl::Status Trainer::Restore(const std::string& path) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint has n_mels ", c.n_mels(), " and K ",
                                                       c.max_duration(), ", this run ", s_->n_mels, " and ",
                                                       s_->max_duration));
+  }
+  const int saved_world = c.world_size() > 0 ? c.world_size() : 1;
+  if (saved_world != s_->world_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": checkpoint was written by a run of ", saved_world, " process", saved_world == 1 ? "" : "es",
+        ", this run has ", s_->world_size, "; resume with WORLD_SIZE=", saved_world,
+        " (the data shares, batch statistics and random streams depend on it)"));
   }
   const std::string model_diff = FirstDifference(c.config().model(), s_->config.model());
   if (!model_diff.empty()) {
@@ -301,6 +324,11 @@ absl::Status Trainer::Restore(const std::string& path) {
   for (const RngState& r : c.rng()) {
     if (r.device() == "cpu" || torch::Device(s_->device).str() == r.device()) LS_RETURN_IF_ERROR(with_path(LoadTorchRng(r)));
   }
+  // The checkpoint holds rank 0's generator; the other ranks reseed theirs (dropout masks on those
+  // ranks after a resume are not the ones of an uninterrupted run).
+  if (s_->world_size > 1 && s_->rank != 0) {
+    torch::manual_seed(static_cast<uint64_t>(s_->config.seed()) + s_->rank + 0x9E3779B97F4A7C15ull * c.step());
+  }
   s_->baseline = torch::Tensor();
   for (const TensorProto& t : c.state()) {
     if (t.name() == "rl.moving_average_baseline") {
@@ -318,6 +346,7 @@ absl::Status Trainer::Restore(const std::string& path) {
 }
 
 absl::Status Trainer::SaveCheckpoint() {
+  if (!s_->is_main()) return absl::OkStatus();
   Checkpoint c;
   c.set_format_version(kCheckpointFormatVersion);
   c.set_step(s_->step);
@@ -326,6 +355,7 @@ absl::Status Trainer::SaveCheckpoint() {
   *c.mutable_symbols() = s_->symbols;
   c.set_n_mels(s_->n_mels);
   c.set_max_duration(s_->max_duration);
+  c.set_world_size(s_->world_size);
   c.mutable_data_position()->set_epoch(s_->position.epoch);
   c.mutable_data_position()->set_batch_in_epoch(s_->position.batch_in_epoch);
   LS_RETURN_IF_ERROR(SaveModule(*s_->model, &c));
@@ -354,11 +384,79 @@ struct MicroBatch {
   std::vector<std::pair<std::string, torch::Tensor>> terms;  // detached 0-dim scalars, for logs and the guard
 };
 
+// Data-parallel normalization: a loss that is a mean over this rank's utterances (tokens, frames)
+// is multiplied by local count * world_size / global count, so that the mean of the ranks'
+// gradients (what AverageTensors computes) is the gradient of the mean over the combined batch, and
+// the mean of the ranks' logged terms is the combined batch's term. All 1 in a single process.
+struct Scales {
+  double utterances = 1, tokens = 1, frames = 1;
+};
+
 struct Context {
   const TrainConfig& config;
   model::AcousticModel& model;
   torch::Tensor& baseline;
+  Distributed* dist = nullptr;
+  Scales scale;
+  int64_t step = 0;                              // the optimizer step being taken (seeds the RL samples)
+  const HostBatch* host = nullptr;               // ids and lengths of the micro-batch
+  absl::Status reduce_status = absl::OkStatus();  // the first failure of a ReduceFn call
+
+  // Sums small statistics across ranks (rl::ReduceFn); records the first failure.
+  rl::ReduceFn Reduce() {
+    if (dist == nullptr) return nullptr;
+    return [this](torch::Tensor& t) {
+      if (!reduce_status.ok()) return;
+      reduce_status = dist->AllReduceSum(t);
+    };
+  }
 };
+
+uint64_t SplitMix64(uint64_t& state) {
+  state += 0x9E3779B97F4A7C15ull;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// S joint duration samples [S, B, N] from `policy`, each utterance drawing from its own random
+// stream, a function of (seed, step, utterance id) only: an utterance gets the same actions whatever
+// batch or process it is in and however the batch is padded. Gumbel-max like
+// CategoricalPolicy::Sample (uniforms from SplitMix64, 24 bits); log_prob keeps the graph.
+absl::StatusOr<rl::SampledActions> SampleUtteranceStreams(const rl::CategoricalPolicy& policy, int64_t S,
+                                                          const HostBatch& host, uint64_t seed, int64_t step) {
+  const torch::Tensor lp = policy.log_probs().detach();  // [B, N, K]
+  const int64_t B = lp.size(0), N = lp.size(1), K = lp.size(2);
+  if (static_cast<int64_t>(host.ids.size()) != B || static_cast<int64_t>(host.token_lengths.size()) != B) {
+    return absl::InvalidArgumentError(absl::StrCat("RL sampling: batch has ", host.ids.size(), " ids for ", B, " rows"));
+  }
+  std::vector<float> u(static_cast<size_t>(S * B * N * K), 0.5f);
+  for (int64_t b = 0; b < B; ++b) {
+    uint64_t state = seed * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(step) * 0x9E3779B97F4A7C15ull;
+    for (unsigned char ch : host.ids[b]) state = (state ^ ch) * 0x100000001B3ull;  // FNV-1a style
+    SplitMix64(state);
+    for (int64_t s = 0; s < S; ++s) {
+      for (int64_t t = 0; t < host.token_lengths[b]; ++t) {
+        float* row = u.data() + ((s * B + b) * N + t) * K;
+        for (int64_t k = 0; k < K; ++k) row[k] = (static_cast<float>(SplitMix64(state) >> 40) + 0.5f) / 16777216.0f;
+      }
+    }
+  }
+  torch::Tensor index;
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor uniform = torch::from_blob(u.data(), {S, B, N, K}, torch::kFloat)
+                                .to(torch::TensorOptions().device(lp.device()), /*non_blocking=*/false, /*copy=*/true);
+    torch::Tensor gumbel = -torch::log(-torch::log(uniform));
+    index = (lp.unsqueeze(0) + gumbel.to(lp.scalar_type())).argmax(/*dim=*/-1);  // [S, B, N]
+  }
+  rl::SampledActions out;
+  const torch::Tensor mask = policy.mask().unsqueeze(0);
+  out.durations = torch::where(mask, index + policy.min_duration(), torch::zeros_like(index));
+  LS_ASSIGN_OR_RETURN(out.log_prob, policy.LogProb(out.durations));
+  return out;
+}
 
 absl::StatusOr<torch::Tensor> PredictorLoss(Context& ctx, const torch::Tensor& enc, const Tensors& b,
                                             const torch::Tensor& durations) {
@@ -399,16 +497,18 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
   LS_ASSIGN_OR_RETURN(model::Synthesis syn,
                       ctx.model->Decode(enc, durations, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
-  torch::Tensor mel_loss = MelLoss(syn, b);
+  torch::Tensor mel_loss = MelLoss(syn, b) * ctx.scale.frames;
   LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, syn.expanded.durations));
+  dur_loss = dur_loss * ctx.scale.tokens;
   out.model_loss = mel_loss + wd * dur_loss;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"duration_loss", dur_loss.detach()}};
   if (fs_loss.defined()) {
     const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    fs_loss = fs_loss * ctx.scale.utterances;  // a mean over utterances
     out.model_loss = out.model_loss + wf * fs_loss;
     out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
   }
-  out.terms.emplace_back("mean_duration", MeanDuration(syn.expanded.durations, b.token_mask));
+  out.terms.emplace_back("mean_duration", MeanDuration(syn.expanded.durations, b.token_mask) * ctx.scale.tokens);
   return out;
 }
 
@@ -456,7 +556,9 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   rl::CategoricalOptions co;
   if (rc.temperature() > 0) co.temperature = rc.temperature();
   LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy policy, rl::CategoricalPolicy::Create(logits, b.token_mask, co));
-  rl::SampledActions a = policy.Sample(S);  // [S, B, N]
+  if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
+  LS_ASSIGN_OR_RETURN(rl::SampledActions a,  // [S, B, N]
+                      SampleUtteranceStreams(policy, S, *ctx.host, static_cast<uint64_t>(ctx.config.seed()), ctx.step));
 
   auto tile = [&](const torch::Tensor& t, int64_t r) {  // [B, ...] -> [r * B, ...]
     std::vector<int64_t> reps(t.dim(), 1);
@@ -470,6 +572,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
     mel_loss = mel_loss + MaskedMse(syn.mel.mel_postnet, mel_s, mel_mask_s);
   }
+  mel_loss = mel_loss * ctx.scale.frames;
   LS_ASSIGN_OR_RETURN(torch::Tensor rewards, Rewards(rc, syn, mel_s, mel_mask_s, S, N));
   const bool per_token = rewards.dim() == 3;
   const torch::Tensor reward_mask = per_token ? b.token_mask.unsqueeze(0).expand({S, B, N}) : torch::Tensor();
@@ -480,7 +583,14 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
       // An exponential moving average kept here rather than in rl::MovingAverageBaseline, whose
       // state cannot be restored from a checkpoint.
       const double decay = rc.moving_average_decay() > 0 ? rc.moving_average_decay() : 0.9;
-      torch::Tensor mean = reward_mask.defined() ? rewards.masked_select(reward_mask).mean() : rewards.mean();
+      torch::Tensor mean;
+      {
+        // (count, sum) over every rank: the mean reward of the combined batch.
+        const torch::Tensor real = reward_mask.defined() ? rewards.masked_select(reward_mask) : rewards.reshape({-1});
+        torch::Tensor stats = torch::stack({torch::full({}, static_cast<double>(real.numel()), real.options()), real.sum()});
+        if (ctx.dist != nullptr) ctx.Reduce()(stats);
+        mean = stats[1] / stats[0].clamp_min(1);
+      }
       if (!ctx.baseline.defined()) ctx.baseline = mean.detach().clone();
       advantages = rewards - ctx.baseline;
       if (reward_mask.defined()) advantages = advantages * reward_mask.to(advantages.scalar_type());
@@ -503,7 +613,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
       advantages = rewards;
       break;
     default: {
-      LS_ASSIGN_OR_RETURN(advantages, rl::BatchNormalizedAdvantage(rewards, reward_mask));
+      LS_ASSIGN_OR_RETURN(advantages, rl::BatchNormalizedAdvantage(rewards, reward_mask, 1e-5, ctx.Reduce()));
       break;
     }
   }
@@ -512,6 +622,12 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   ro.normalization = rc.normalize_per_sequence() ? rl::ReinforceOptions::Normalization::kPerSequence
                                                  : rl::ReinforceOptions::Normalization::kPerToken;
   LS_ASSIGN_OR_RETURN(rl::ReinforceLossTerms pg, rl::ReinforceLoss(a.log_prob, advantages, b.token_mask, policy.Entropy(), ro));
+  if (ctx.dist != nullptr) {
+    // loss = policy_loss - entropy_coef * entropy (rl/reinforce.h), each rescaled by its own count.
+    pg.policy_loss = pg.policy_loss * (rc.normalize_per_sequence() ? ctx.scale.utterances : ctx.scale.tokens);
+    pg.entropy = pg.entropy * ctx.scale.tokens;
+    pg.loss = pg.policy_loss - rc.entropy_weight() * pg.entropy;
+  }
 
   out.model_loss = mel_loss;
   out.actor_loss = pg.loss;
@@ -520,13 +636,14 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   if (ctx.model->options().use_predictor) {
     const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
     LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
+    dur_loss = dur_loss * ctx.scale.tokens;
     out.model_loss = out.model_loss + wd * dur_loss;
     out.terms.emplace_back("duration_loss", dur_loss.detach());
   }
   const torch::Tensor reward_mean = per_token ? rewards.masked_select(reward_mask).mean() : rewards.mean();
-  out.terms.emplace_back("reward", reward_mean.detach());
-  out.terms.emplace_back("mean_duration", MeanDuration(a.durations.view({S * B, N}), mask_s));
-  out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask));
+  out.terms.emplace_back("reward", reward_mean.detach() * (per_token ? ctx.scale.tokens : ctx.scale.utterances));
+  out.terms.emplace_back("mean_duration", MeanDuration(a.durations.view({S * B, N}), mask_s) * ctx.scale.tokens);
+  out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);
   return out;
 }
 
@@ -536,10 +653,14 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
   State& s = *s_;
   ValidationResult r;
   double mel_sum = 0, frames = 0, align_sum = 0, dur_sum = 0, tokens = 0;
-  const int64_t limit = s.config.validation_batches();
+  const bool unlimited = s.config.validation_batches() == 0;
+  int64_t limit = s.config.validation_batches();
+  // Several ranks: this rank's stream holds the global batches b % world_size == rank, so it takes
+  // its share of the first `limit` of them; the sums are added across ranks below.
+  if (s.world_size > 1) limit = (limit - s.rank + s.world_size - 1) / s.world_size;
   s.model->eval();
   torch::NoGradGuard no_grad;
-  while (limit == 0 || r.batches < limit) {
+  while (unlimited || r.batches < limit) {
     absl::StatusOr<HostBatch> host = validation.Next();
     if (absl::IsOutOfRange(host.status())) break;
     if (!host.ok()) return host.status();
@@ -619,6 +740,21 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
     ++r.batches;
   }
   s.model->train();
+  if (s.dist != nullptr) {
+    torch::Tensor sums = torch::tensor({static_cast<double>(r.batches), mel_sum, frames, align_sum, dur_sum, tokens,
+                                        r.has_durations ? 1.0 : 0.0},
+                                       torch::kDouble);
+    if (absl::Status st = s.dist->AllReduceSum(sums); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("validation: ", st.message()));
+    }
+    r.batches = static_cast<int64_t>(sums[0].item<double>());
+    mel_sum = sums[1].item<double>();
+    frames = sums[2].item<double>();
+    align_sum = sums[3].item<double>();
+    dur_sum = sums[4].item<double>();
+    tokens = sums[5].item<double>();
+    r.has_durations = sums[6].item<double>() > 0;
+  }
   if (frames > 0) r.mel_loss = mel_sum / frames;
   if (tokens > 0) {
     if (s.config.aligner() != TrainConfig::ORACLE) r.alignment_mae = align_sum / tokens;
@@ -638,9 +774,33 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   const double actor_scale = c.rl().actor_lr_scale() > 0 ? c.rl().actor_lr_scale() : 1.0;
   const bool rl_method = c.aligner() == TrainConfig::RL;
   Context ctx{c, s.model, s.baseline};
+  ctx.dist = s.dist;
   std::vector<torch::Tensor> model_params, actor_params;
   for (const auto& [name, p] : s.model_params) model_params.push_back(p);
   for (const auto& [name, p] : s.actor_params) actor_params.push_back(p);
+  if (s.dist != nullptr) {
+    // Every rank must start at the same step (one that resumed from another checkpoint, or found
+    // none, would silently train another model); then rank 0's parameters are copied to all.
+    try {
+      torch::NoGradGuard no_grad;
+      const double at = static_cast<double>(s.step), w = s.world_size;
+      torch::Tensor steps = torch::tensor({at, at * at}, torch::kDouble);
+      LS_RETURN_IF_ERROR(s.dist->AllReduceSum(steps));
+      const double mean = steps[0].item<double>() / w;
+      if (mean != at || steps[1].item<double>() / w != at * at) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "rank ", s.rank, " starts at step ", s.step, " but the ranks disagree (mean step ", mean,
+            "): every rank must resume from the same checkpoint (a run folder all of them read)"));
+      }
+      for (auto& p : model_params) {
+        torch::Tensor copy = s.rank == 0 ? p.detach().clone() : torch::zeros_like(p);
+        LS_RETURN_IF_ERROR(s.dist->AllReduceSum(copy));
+        p.detach().copy_(copy);
+      }
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("synchronizing ranks: ", e.what_without_backtrace()));
+    }
+  }
 
   s.model->train();
   const auto run_start = Clock::now();
@@ -666,20 +826,47 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
           return absl::InvalidArgumentError(
               absl::StrCat("step ", step, ": batch has ", host->n_mels, " mel bins, the model ", s.n_mels));
         }
-        window_frames += host->total_frames();
-        window_utts += host->batch_size;
+        double utterances = host->batch_size, frames = host->total_frames(), tokens = 0;
+        for (int64_t n : host->token_lengths) tokens += n;
+        ctx.scale = Scales();
+        if (s.dist != nullptr) {
+          // Global counts of the combined batch, for the loss normalizations (see Scales).
+          torch::Tensor counts = torch::tensor({utterances, tokens, frames}, torch::kDouble);
+          if (absl::Status st = s.dist->AllReduceSum(counts); !st.ok()) {
+            return absl::Status(st.code(), absl::StrCat("step ", step, ": ", st.message()));
+          }
+          const double w = s.world_size;
+          ctx.scale.utterances = utterances * w / counts[0].item<double>();
+          ctx.scale.tokens = tokens * w / counts[1].item<double>();
+          ctx.scale.frames = frames * w / counts[2].item<double>();
+          utterances = counts[0].item<double>();
+          frames = counts[2].item<double>();
+        }
+        window_frames += frames;
+        window_utts += utterances;
         LS_ASSIGN_OR_RETURN(const Tensors b, HostBatchToTensors(*host, s.device));
+        ctx.step = step;
+        ctx.host = &*host;
         absl::StatusOr<MicroBatch> mb;
         {
           compat::ScopedCudaBf16Autocast autocast(c.bf16() && s.device.is_cuda());
           mb = rl_method ? RlStep(ctx, b) : SupervisedStep(ctx, b);
         }
+        ctx.host = nullptr;
+        if (mb.ok() && !ctx.reduce_status.ok()) mb = ctx.reduce_status;
         if (!mb.ok()) return absl::Status(mb.status().code(), absl::StrCat("step ", step, ": ", mb.status().message()));
         // The guard: one host read of every term; nothing is back-propagated or stepped when any is
-        // not finite.
+        // not finite. With several ranks the terms are averaged first (each is scaled so that the
+        // mean is the combined batch's value), so every rank takes the same decision.
         std::vector<torch::Tensor> values;
         for (const auto& [name, v] : mb->terms) values.push_back(v.to(torch::kDouble).reshape({1}));
-        const torch::Tensor host_values = torch::cat(values).to(torch::kCPU);
+        torch::Tensor host_values = torch::cat(values).to(torch::kCPU);
+        if (s.dist != nullptr) {
+          if (absl::Status st = s.dist->AllReduceSum(host_values); !st.ok()) {
+            return absl::Status(st.code(), absl::StrCat("step ", step, ": ", st.message()));
+          }
+          host_values.div_(s.world_size);
+        }
         bool finite = true;
         std::vector<std::string> described;
         for (size_t i = 0; i < mb->terms.size(); ++i) {
@@ -705,6 +892,14 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
           }
         }
         (mb->model_loss / accumulation).backward();
+      }
+      if (s.dist != nullptr) {
+        // Gradients averaged over ranks before clipping, so every rank clips and steps the same.
+        std::vector<torch::Tensor> grads;
+        for (auto& p : model_params) grads.push_back(p.grad());
+        absl::Status st = s.dist->AverageTensors(grads);
+        if (st.ok() && rl_method) st = s.dist->AverageTensors(actor_grads);
+        if (!st.ok()) return absl::Status(st.code(), absl::StrCat("step ", step, ": averaging gradients: ", st.message()));
       }
       // Clipping and the gradient-norm guard.
       auto norm_of = [](const std::vector<torch::Tensor>& grads) {

@@ -21,6 +21,8 @@
 
 namespace lightspeech::train {
 
+class Distributed;  // train/distributed.h
+
 // The learning rate of optimizer step `step` (1-based) of `total_steps`: linear warm-up from
 // lr / warmup_steps to lr over warmup_steps, then the configured decay (train_config.proto).
 double LearningRate(const OptimizerConfig& optimizer, int64_t step, int64_t total_steps);
@@ -73,10 +75,15 @@ class Trainer {
   // max_duration is K when config.model.max_duration is 0. `sink` may be null; log_path "" means
   // RUN_DIR/train.log. Fails (InvalidArgument) on a bad config, (FailedPrecondition) for CUDA
   // without a GPU, or naming the path that cannot be created.
+  // `distributed` (may be null: one process; must outlive the trainer) makes this one rank of a
+  // data-parallel run (docs/DISTRIBUTED.md): the training stream must be this rank's share, losses
+  // are normalized by counts over all ranks, gradients and batch statistics are averaged, and only
+  // rank 0 writes the run folder, the log, the sink and checkpoints.
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& config,
                                                          const records::SymbolTable& symbols, int n_mels,
                                                          int max_duration, const std::string& device, MetricsSink* sink,
-                                                         const std::string& log_path);
+                                                         const std::string& log_path,
+                                                         Distributed* distributed = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -84,7 +91,8 @@ class Trainer {
   // Continues from a checkpoint: model, optimizers, torch RNG states, step, data position and the
   // trainer's own state. Fails (FailedPrecondition) before changing anything when the checkpoint
   // belongs to another model configuration, method, symbol table, n_mels or K, naming the field
-  // ("checkpoint config differs: model.encoder_dim: 64 vs 32") or tensor; other fields (learning
+  // ("checkpoint config differs: model.encoder_dim: 64 vs 32") or tensor, or was written by a run
+  // with another number of processes; other fields (learning
   // rate, steps, ...) may change between runs and are noted in the text log.
   absl::Status Restore(const std::string& checkpoint_path);
 
@@ -104,7 +112,8 @@ class Trainer {
   absl::StatusOr<ValidationResult> Validate(BatchSource& validation);
 
   // Writes a checkpoint of the current state to RUN_DIR/checkpoints/ckpt-<step>.pb and prunes old
-  // ones. The error names the path; the previous checkpoints are untouched on failure.
+  // ones (rank 0 only; other ranks return OK). The error names the path; the previous checkpoints
+  // are untouched on failure.
   absl::Status SaveCheckpoint();
 
   int64_t step() const;
