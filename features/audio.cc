@@ -60,6 +60,9 @@ absl::StatusOr<std::vector<float>> Resample(absl::Span<const float> samples, int
   if (in_rate == out_rate) return std::vector<float>(samples.begin(), samples.end());
   const size_t out_len = static_cast<size_t>(
       std::llround(static_cast<double>(samples.size()) * out_rate / in_rate));
+  // libsoxr reads through a null output pointer when asked for no output (found by
+  // tools/fuzz:fuzz_audio with a one-frame clip).
+  if (samples.empty() || out_len == 0) return std::vector<float>();
   std::vector<float> out(out_len);
   size_t done = 0;
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
@@ -128,6 +131,10 @@ absl::StatusOr<Audio> ReadAudio(absl::string_view path_view, int target_rate) {
   if (!resampled.ok()) {
     return absl::InternalError(
         absl::StrCat("read audio '", path, "': ", resampled.status().message()));
+  }
+  if (resampled->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("read audio '", path, "': no samples (", got, " at ",
+                                                   info.samplerate, " Hz give none at ", target_rate, " Hz)"));
   }
   audio.samples = *std::move(resampled);
   audio.sample_rate = target_rate;

@@ -311,7 +311,9 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
       tier.xmax = tmax;
       const int count_line = r.line();
       LS_ASSIGN_OR_RETURN(count, r.Number());
-      if (count < 0 || count != std::floor(count)) {
+      // Each interval takes at least a few bytes of the file, so a count beyond its size is corrupt
+      // (and would overflow the loop counter: found by tools/fuzz:fuzz_alignment).
+      if (count < 0 || count != std::floor(count) || count > static_cast<double>(contents.size())) {
         return Error(source, count_line, absl::StrCat("bad interval count ", count));
       }
       for (int k = 0; k < static_cast<int>(count); ++k) {
