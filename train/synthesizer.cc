@@ -1,9 +1,12 @@
 #include "train/synthesizer.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <mutex>
 #include <numeric>
 #include <utility>
@@ -234,30 +237,22 @@ absl::Status Synthesizer::Decode(std::vector<SynthesizedUtterance>& utterances, 
 }
 
 absl::StatusOr<SynthesisResult> Synthesizer::SynthesizeText(const std::vector<std::string>& texts, double speed) const {
-  if (texts.empty()) return absl::InvalidArgumentError("Synthesizer: no text");
-  if (!(speed > 0) || !std::isfinite(speed)) return absl::InvalidArgumentError(absl::StrCat("Synthesizer: speed must be > 0, got ", speed));
-  SynthesisResult result;
-  const Clock::time_point start = Clock::now();
-  for (size_t i = 0; i < texts.size(); ++i) {
-    absl::StatusOr<SynthesizedUtterance> u = Encode(texts[i]);
-    if (!u.ok()) return absl::InvalidArgumentError(absl::StrCat("text ", i, ": ", u.status().message()));
-    result.utterances.push_back(*std::move(u));
-  }
-  result.timing.frontend_seconds = Seconds(start);
-  const Clock::time_point model_start = Clock::now();
-  if (absl::Status s = Decode(result.utterances, speed); !s.ok()) return s;
-  result.timing.model_seconds = Seconds(model_start);
-  return result;
+  return Synthesize(texts.size(), [&](size_t i) { return Encode(texts[i]); }, speed);
 }
 
 absl::StatusOr<SynthesisResult> Synthesizer::SynthesizeSymbols(const std::vector<std::vector<std::string>>& symbols,
                                                                double speed) const {
-  if (symbols.empty()) return absl::InvalidArgumentError("Synthesizer: no text");
+  return Synthesize(symbols.size(), [&](size_t i) { return EncodeSymbols(symbols[i]); }, speed);
+}
+
+absl::StatusOr<SynthesisResult> Synthesizer::Synthesize(
+    size_t count, const std::function<absl::StatusOr<SynthesizedUtterance>(size_t)>& encode, double speed) const {
+  if (count == 0) return absl::InvalidArgumentError("Synthesizer: no text");
   if (!(speed > 0) || !std::isfinite(speed)) return absl::InvalidArgumentError(absl::StrCat("Synthesizer: speed must be > 0, got ", speed));
   SynthesisResult result;
   const Clock::time_point start = Clock::now();
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    absl::StatusOr<SynthesizedUtterance> u = EncodeSymbols(symbols[i]);
+  for (size_t i = 0; i < count; ++i) {
+    absl::StatusOr<SynthesizedUtterance> u = encode(i);
     if (!u.ok()) return absl::InvalidArgumentError(absl::StrCat("text ", i, ": ", u.status().message()));
     result.utterances.push_back(*std::move(u));
   }

@@ -7,6 +7,7 @@
 // tensors loaded by name, so loading runs no code. LibTorch stays behind this header.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,6 +95,9 @@ class Synthesizer {
   struct State;
   explicit Synthesizer(std::unique_ptr<State> state);
   absl::Status Decode(std::vector<SynthesizedUtterance>& utterances, double speed) const;
+  // Encodes `count` inputs with `encode(i)`, then decodes them all, timing both stages.
+  absl::StatusOr<SynthesisResult> Synthesize(
+      size_t count, const std::function<absl::StatusOr<SynthesizedUtterance>(size_t)>& encode, double speed) const;
   // EncodeSymbols with `dropped` (characters the cleaner removed) counted as unknown.
   absl::StatusOr<SynthesizedUtterance> EncodeSymbols(const std::vector<std::string>& symbols,
                                                      const std::vector<std::string>& dropped) const;

@@ -24,6 +24,7 @@
 #include "rl/reinforce.h"
 #include "rl/rewards.h"
 #include "torch/torch.h"
+#include "train/batch_tensors.h"
 #include "train/checkpoint.h"
 #include "train/compat.h"
 #include "train/config.h"
@@ -51,17 +52,8 @@ constexpr double kPi = 3.14159265358979323846;
 #define LS_CONCAT(a, b) LS_CONCAT_INNER(a, b)
 #define LS_ASSIGN_OR_RETURN(lhs, expr) LS_ASSIGN_OR_RETURN_IMPL(LS_CONCAT(_statusor_, __LINE__), lhs, expr)
 
-// A HostBatch on a device. A private stand-in for train/batch_tensors (ToTensors), which replaces
-// it once both are merged.
-struct Tensors {
-  torch::Tensor tokens;         // [B, N] int64
-  torch::Tensor token_mask;     // [B, N] bool
-  torch::Tensor token_lengths;  // [B] int64
-  torch::Tensor mel;            // [B, T, M] float
-  torch::Tensor mel_mask;       // [B, T] bool
-  torch::Tensor frame_lengths;  // [B] int64
-  torch::Tensor durations;      // [B, N] int64, or undefined
-};
+// A HostBatch on a device (pinned memory and non-blocking copies on CUDA, train/batch_tensors.h).
+using Tensors = TensorBatch;
 
 absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Device& device) {
   const int64_t B = b.batch_size, N = b.max_tokens, T = b.max_frames, M = b.n_mels;
@@ -79,23 +71,26 @@ absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Devi
                                                      " frames (need >= 1 of each)"));
     }
   }
-  try {
-    auto i64 = torch::TensorOptions().dtype(torch::kLong);
-    // Always a copy: the result must not alias the HostBatch's vectors (from_blob does not own them).
-    auto upload = [&](const torch::Tensor& host) {
-      return host.to(torch::TensorOptions().device(device), /*non_blocking=*/false, /*copy=*/true);
-    };
-    Tensors t;
-    t.tokens = upload(torch::from_blob(const_cast<int64_t*>(b.tokens.data()), {B, N}, i64));
-    t.token_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.token_lengths.data()), {B}, i64));
-    t.frame_lengths = upload(torch::from_blob(const_cast<int64_t*>(b.frame_lengths.data()), {B}, i64));
-    t.mel = upload(torch::from_blob(const_cast<float*>(b.mel.data()), {B, T, M}, torch::kFloat));
-    t.token_mask = torch::arange(N, i64.device(device)).unsqueeze(0) < t.token_lengths.unsqueeze(1);
-    t.mel_mask = torch::arange(T, i64.device(device)).unsqueeze(0) < t.frame_lengths.unsqueeze(1);
-    if (b.has_durations()) t.durations = upload(torch::from_blob(const_cast<int64_t*>(b.durations.data()), {B, N}, i64));
-    return t;
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("batch to tensors: ", e.what_without_backtrace()));
+  return ToTensors(b, device);
+}
+
+// The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
+// (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's greedy
+// choice (RL). Called without gradients, for validation and evaluation.
+absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, model::AcousticModel& model, const Tensors& b,
+                                              const torch::Tensor& enc) {
+  switch (aligner) {
+    case TrainConfig::ORACLE:
+      return b.durations;
+    case TrainConfig::MAS: {
+      model::AlignerOutput att = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+      return model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths);
+    }
+    default: {
+      torch::Tensor logits = model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+      LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
+      return p.Greedy();
+    }
   }
 }
 
@@ -671,23 +666,8 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
     try {
       compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
       torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
-      torch::Tensor method;  // the durations the training method would use for this utterance
-      switch (s.config.aligner()) {
-        case TrainConfig::ORACLE:
-          method = b.durations;
-          break;
-        case TrainConfig::MAS: {
-          model::AlignerOutput att = s.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-          LS_ASSIGN_OR_RETURN(method, model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths,
-                                                                      b.frame_lengths));
-          break;
-        }
-        default: {
-          torch::Tensor logits = s.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
-          LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
-          method = p.Greedy();
-        }
-      }
+      // the durations the training method would use for this utterance
+      LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc));
       torch::Tensor inference;  // text-only durations
       if (s.model->options().use_predictor) {
         LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
@@ -1033,23 +1013,7 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
   try {
     compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
     torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
-    torch::Tensor method;  // [B, N]
-    switch (s.config.aligner()) {
-      case TrainConfig::ORACLE:
-        method = b.durations;
-        break;
-      case TrainConfig::MAS: {
-        model::AlignerOutput att = s.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-        LS_ASSIGN_OR_RETURN(method, model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths,
-                                                                    b.frame_lengths));
-        break;
-      }
-      default: {
-        torch::Tensor logits = s.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
-        LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
-        method = p.Greedy();
-      }
-    }
+    LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc));  // [B, N]
     torch::Tensor inference;  // [B, N] text-only, unscaled
     if (s.model->options().use_predictor) {
       LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
