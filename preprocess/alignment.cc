@@ -292,7 +292,8 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
   if (flag == "exists") {
     const int line = r.line();
     LS_ASSIGN_OR_RETURN(n_tiers, r.Number());
-    if (n_tiers < 0 || n_tiers != std::floor(n_tiers)) {
+    // A count beyond the file's size is corrupt and would overflow the loop counter (tools/fuzz).
+    if (n_tiers < 0 || n_tiers != std::floor(n_tiers) || n_tiers > static_cast<double>(contents.size())) {
       return Error(source, line, absl::StrCat("bad tier count ", n_tiers));
     }
     for (int t = 0; t < static_cast<int>(n_tiers); ++t) {

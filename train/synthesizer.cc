@@ -1,7 +1,5 @@
 #include "train/synthesizer.h"
 
-#include <functional>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
