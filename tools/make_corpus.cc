@@ -6,6 +6,9 @@
 //   # sentences of your own, one per line:
 //   bazel run //tools:make_corpus -- --out=/tmp/corpus --sentences=/path/sentences.txt
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -44,10 +47,14 @@ int main(int argc, char** argv) {
   o.audio_format = absl::GetFlag(FLAGS_format);
   o.min_words = absl::GetFlag(FLAGS_min_words);
   o.max_words = absl::GetFlag(FLAGS_max_words);
-  o.progress = [](int done, int total, double seconds) {
-    if (done == total || done % 10 == 0) {
-      std::fprintf(stderr, "\rmake_corpus: %d/%d sentences, %.1f s of audio", done, total, seconds);
-      if (done == total) std::fputc('\n', stderr);
+  // On a terminal one line is rewritten in place; in a log, a line every 10% keeps it readable.
+  const bool tty = ::isatty(::fileno(stderr)) != 0;
+  o.progress = [tty](int done, int total, double seconds) {
+    const int every = tty ? 10 : std::max(1, total / 10);
+    if (done == total || done % every == 0) {
+      std::fprintf(stderr, tty ? "\rmake_corpus: %d/%d sentences, %.1f s of audio" : "make_corpus: %d/%d sentences, %.1f s of audio\n",
+                   done, total, seconds);
+      if (tty && done == total) std::fputc('\n', stderr);
       std::fflush(stderr);
     }
   };
