@@ -419,6 +419,9 @@ absl::StatusOr<Alignment> ParseLab(absl::string_view contents, absl::string_view
                                   "units, found '",
                                   absl::StripAsciiWhitespace(lines[i]), "'"));
       }
+      if (a < 0 || b < 0) {  // found by tools/fuzz:fuzz_alignment
+        return Error(source, line, absl::StrCat("negative time in '", absl::StripAsciiWhitespace(lines[i]), "'"));
+      }
       iv.start = a * 1e-7;
       iv.end = b * 1e-7;
       iv.label = Canonical(std::string(f[2]));

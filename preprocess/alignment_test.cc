@@ -340,6 +340,10 @@ TEST(FramesTest, RoundsBoundariesAndSnapsTheEnd) {
             "(tolerance 2)");
 }
 
+TEST(LabTest, NegativeHtkTimesAreRejected) {
+  EXPECT_EQ(Msg(ParseLab("-10 -10 a\n", "n.lab")), "n.lab:1: negative time in '-10 -10 a'");
+}
+
 TEST(FramesTest, AbsurdTimesAreRejectedNotOverflowed) {
   // A festival file ending at 3e15 s (from a fuzzer crash: llround overflowed).
   absl::StatusOr<Alignment> a = ParseLab("#\n0.1 125 h\n3000000000000000 125 aI\n", "x.lab");
