@@ -13,14 +13,6 @@
 #include "preprocess/pipeline.h"
 #include "records/file_util.h"
 
-namespace {
-// The workspace when run with `bazel run`, else the current folder.
-std::string Workspace() {
-  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-  return ws != nullptr && *ws != '\0' ? ws : ".";
-}
-}  // namespace
-
 ABSL_FLAG(std::string, dataset, "", "LJSpeech-layout corpus folder (metadata.csv + wavs/). Default: the "
           "embedded corpus, testdata/corpus_en in the workspace.");
 ABSL_FLAG(std::string, out, "", "Output folder for shards and manifest.pbtxt. Default: data/corpus_en in "
@@ -60,7 +52,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   lightspeech::preprocess::KeepLargeBuffersInHeap();
   using lightspeech::records::ResolveUserPath;
-  const std::string ws = Workspace();
+  const std::string ws = lightspeech::records::WorkspaceDir();
   lightspeech::preprocess::PipelineOptions o;
   o.dataset = absl::GetFlag(FLAGS_dataset).empty() ? absl::StrCat(ws, "/testdata/corpus_en")
                                                    : ResolveUserPath(absl::GetFlag(FLAGS_dataset));

@@ -115,4 +115,9 @@ std::string ResolveUserPath(const std::string& path) {
   return absl::StrCat(wd, "/", path);
 }
 
+std::string WorkspaceDir() {
+  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  return ws != nullptr && *ws != '\0' ? ws : ".";
+}
+
 }  // namespace lightspeech::records

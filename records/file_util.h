@@ -39,6 +39,10 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& dir);
 // `bazel run` from (BUILD_WORKING_DIRECTORY), else to the current folder.
 std::string ResolveUserPath(const std::string& path);
 
+// The workspace when run with `bazel run` (BUILD_WORKSPACE_DIRECTORY), else "." (the current
+// folder): where the binaries' default inputs and outputs (data/, runs/) live.
+std::string WorkspaceDir();
+
 }  // namespace lightspeech::records
 
 #endif  // LIGHTSPEECH_RECORDS_FILE_UTIL_H_

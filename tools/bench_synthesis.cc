@@ -96,9 +96,8 @@ int Main() {
   }
   std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   if (checkpoint.empty()) {
-    const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     absl::StatusOr<std::string> latest =
-        train::LatestCheckpoint(absl::StrCat(ws != nullptr ? ws : ".", "/runs/light_mas/checkpoints"));
+        train::LatestCheckpoint(absl::StrCat(records::WorkspaceDir(), "/runs/light_mas/checkpoints"));
     if (!latest.ok()) {
       std::fprintf(stderr, "error: %s\n(train first, see the README's \"Train and listen\", or pass --checkpoint)\n",
                    std::string(latest.status().message()).c_str());

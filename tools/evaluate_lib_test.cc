@@ -13,6 +13,7 @@
 #include "records/utterance_io.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
+#include "train/testing/tiny_model.h"
 #include "train/trainer.h"
 
 namespace lightspeech::tools {
@@ -34,16 +35,8 @@ std::string TrainTiny(const std::string& data, const std::string& run_dir,
   EXPECT_TRUE(manifest.ok()) << manifest.status();
   if (!manifest.ok()) return "";
   train::TrainConfig c;
-  c.mutable_model()->set_preset(train::ModelConfig::LIGHT);
+  *c.mutable_model() = train::testing::TinyModel();
   c.mutable_model()->set_use_predictor(true);
-  c.mutable_model()->set_encoder_dim(16);
-  c.mutable_model()->set_encoder_blocks(1);
-  c.mutable_model()->set_decoder_dim(16);
-  c.mutable_model()->set_decoder_blocks(1);
-  c.mutable_model()->set_policy_hidden(16);
-  c.mutable_model()->set_predictor_hidden(16);
-  c.mutable_model()->set_aligner_channels(16);
-  c.mutable_model()->set_aligner_attention_dim(8);
   c.set_aligner(aligner);
   c.mutable_rl()->set_samples_per_utterance(2);
   c.mutable_rl()->set_actor_observes_mel(true);

@@ -19,14 +19,6 @@
 #include "train/event_writer.h"
 #include "train/train_lib.h"
 
-namespace {
-// The workspace when run with `bazel run`, else the current folder.
-std::string Workspace() {
-  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-  return ws != nullptr && *ws != '\0' ? ws : ".";
-}
-}  // namespace
-
 ABSL_FLAG(std::string, config, "",
           "TrainConfig in protobuf text format. Default: train/configs/light_mas.pbtxt in the workspace "
           "(the best method measured so far; presets: light_mas, light_rl, light_oracle, prototype_rl).");
@@ -58,7 +50,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using lightspeech::records::ResolveUserPath;
   namespace train = lightspeech::train;
-  const std::string ws = Workspace();
+  const std::string ws = lightspeech::records::WorkspaceDir();
 
   train::TrainFlags flags;
   flags.config = absl::GetFlag(FLAGS_config).empty() ? absl::StrCat(ws, "/train/configs/light_mas.pbtxt")

@@ -7,20 +7,13 @@
 #include "torch/torch.h"
 #include "train/checkpoint.h"
 #include "train/model_factory.h"
+#include "train/testing/tiny_model.h"
 
 namespace lightspeech::train::testing {
 
 TrainConfig TinyConfig() {
   TrainConfig c;
-  c.mutable_model()->set_preset(ModelConfig::LIGHT);
-  c.mutable_model()->set_encoder_dim(16);
-  c.mutable_model()->set_encoder_blocks(1);
-  c.mutable_model()->set_decoder_dim(16);
-  c.mutable_model()->set_decoder_blocks(1);
-  c.mutable_model()->set_policy_hidden(16);
-  c.mutable_model()->set_predictor_hidden(16);
-  c.mutable_model()->set_aligner_channels(16);
-  c.mutable_model()->set_aligner_attention_dim(8);
+  *c.mutable_model() = testing::TinyModel();
   c.mutable_model()->set_dropout(0.5);  // eval mode must switch it off
   c.mutable_model()->set_max_duration(kTinyMaxDuration);
   c.set_aligner(TrainConfig::MAS);

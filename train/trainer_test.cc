@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/testing/in_memory_source.h"
+#include "train/testing/tiny_model.h"
 
 namespace lightspeech::train {
 namespace {
@@ -63,15 +64,7 @@ std::string FreshDir(const std::string& name) {
 // A tiny light model, so each step takes milliseconds.
 TrainConfig TinyConfig(TrainConfig::Aligner aligner, const std::string& run_dir) {
   TrainConfig c;
-  c.mutable_model()->set_preset(ModelConfig::LIGHT);
-  c.mutable_model()->set_encoder_dim(16);
-  c.mutable_model()->set_encoder_blocks(1);
-  c.mutable_model()->set_decoder_dim(16);
-  c.mutable_model()->set_decoder_blocks(1);
-  c.mutable_model()->set_policy_hidden(16);
-  c.mutable_model()->set_predictor_hidden(16);
-  c.mutable_model()->set_aligner_channels(16);
-  c.mutable_model()->set_aligner_attention_dim(8);
+  *c.mutable_model() = testing::TinyModel();
   c.mutable_model()->set_dropout(0.1);  // so that resuming must restore the random generator
   c.set_aligner(aligner);
   c.mutable_rl()->set_samples_per_utterance(2);
