@@ -101,6 +101,15 @@ torch::Tensor AcousticModelImpl::PolicyLogits(const torch::Tensor& encodings, co
   return policy_(encodings, token_mask, mel, mel_mask);
 }
 
+absl::StatusOr<torch::Tensor> AcousticModelImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& mel) {
+  if (!options_.policy.per_frame) return absl::FailedPreconditionError("AcousticModel: the policy has no per-frame head");
+  try {
+    return policy_->AdvanceLogits(encodings, mel);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("AcousticModel::AdvanceLogits: ", e.what_without_backtrace()));
+  }
+}
+
 absl::StatusOr<torch::Tensor> AcousticModelImpl::PredictLogDurations(const torch::Tensor& encodings,
                                                                      const torch::Tensor& token_mask) {
   if (!predictor_) return absl::FailedPreconditionError("AcousticModel: built without a duration predictor");

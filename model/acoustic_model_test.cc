@@ -78,6 +78,28 @@ TEST_P(AcousticModelTest, ShapesAndPaddingInvariance) {
   EXPECT_TRUE(torch::equal((infer->expanded.durations > 0), batch.mask));
 }
 
+TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) {
+  torch::manual_seed(2);
+  AcousticModelOptions options = Options();
+  options.policy.per_frame = true;
+  auto model = AcousticModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  Batch batch = MakeBatch();
+  torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
+  torch::Tensor mel = torch::randn({3, 20, 80});
+  auto a = (*model)->AdvanceLogits(enc, mel);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->sizes(), (std::vector<int64_t>{3, 20, 7}));
+  // The last column (no next token) is the bias alone, zero at initialization; the others vary.
+  EXPECT_LT(a->select(2, 6).abs().max().item<double>(), 1e-6);
+  EXPECT_GT(a->slice(2, 0, 6).abs().max().item<double>(), 1e-3);
+  // A model without the head refuses.
+  auto plain = AcousticModel::Create(Options());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->AdvanceLogits(enc, mel).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {
   torch::manual_seed(2);
   auto model = AcousticModel::Create(Options());

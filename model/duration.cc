@@ -14,8 +14,8 @@ absl::Status DurationPolicyOptions::Validate() const {
   if (max_duration < 1) {
     return absl::InvalidArgumentError(absl::StrCat("DurationPolicyOptions.max_duration must be >= 1, got ", max_duration));
   }
-  if (observe_mel && (n_mels < 1 || attention_dim < 1)) {
-    return absl::InvalidArgumentError("DurationPolicyOptions: observe_mel needs n_mels and attention_dim >= 1");
+  if ((observe_mel || per_frame) && (n_mels < 1 || attention_dim < 1)) {
+    return absl::InvalidArgumentError("DurationPolicyOptions: observe_mel and per_frame need n_mels and attention_dim >= 1");
   }
   if (diagonal_sigma < 0) return absl::InvalidArgumentError("DurationPolicyOptions.diagonal_sigma must be >= 0");
   return absl::OkStatus();
@@ -32,6 +32,22 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
     mel_key_ = register_module("mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
     context_ = register_module("context", torch::nn::Linear(options.attention_dim, options.hidden_dim));
   }
+  if (options.per_frame) {
+    frame_query_ = register_module("frame_query", torch::nn::Linear(options.input_dim, options.attention_dim));
+    frame_mel_in_ = register_module("frame_mel_in", torch::nn::Linear(options.n_mels, options.attention_dim));
+    frame_mel_key_ = register_module("frame_mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
+    frame_bias_ = register_parameter("frame_bias", torch::zeros({1}));
+  }
+}
+
+torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& mel) {
+  TORCH_CHECK(options_.per_frame, "DurationPolicy::AdvanceLogits needs options.per_frame");
+  torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(ApplyLinear(frame_mel_in_, mel)));  // [B, T, A]
+  torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
+  torch::Tensor sim = torch::matmul(keys, q.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim));
+  // sim(t, n + 1) - sim(t, n); the last column has no next token.
+  torch::Tensor next = torch::cat({sim.slice(2, 1), sim.slice(2, -1)}, 2);
+  return next - sim + frame_bias_;
 }
 
 torch::Tensor DurationPolicyImpl::forward(const torch::Tensor& encodings, const torch::Tensor& token_mask,

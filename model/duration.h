@@ -20,6 +20,9 @@ struct DurationPolicyOptions {
   // Width (in normalized position units) of a Gaussian diagonal prior added to the attention
   // scores, -(t/T - n/N)^2 / (2 sigma^2); 0 disables it.
   double diagonal_sigma = 0.2;
+  // Also build the per-frame head (AdvanceLogits): alignment as monotonic stay/advance decisions
+  // over the mel frames (rl/monotonic.h), scored by its own text-mel similarity.
+  bool per_frame = false;
 
   absl::Status Validate() const;
 };
@@ -34,10 +37,17 @@ class DurationPolicyImpl : public torch::nn::Module {
   // (required; without them the attention context is zero). -> logits [B, N, K].
   torch::Tensor forward(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel = {},
                         const torch::Tensor& mel_mask = {});
+  // The per-frame head (options.per_frame): the logit of advancing from token n to n + 1 at frame t,
+  // sim(t, n + 1) - sim(t, n) + bias, where sim is a scaled dot product of projected token
+  // encodings and projected mel frames; [B, T, N] (column N - 1 is the bias alone). encodings
+  // [B, N, C], mel [B, T, M]; masks are not needed (padded entries are never read by the sampler).
+  torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& mel);
   const DurationPolicyOptions& options() const { return options_; }
 
  private:
   DurationPolicyOptions options_;
+  torch::nn::Linear frame_query_{nullptr}, frame_mel_in_{nullptr}, frame_mel_key_{nullptr};
+  torch::Tensor frame_bias_;
   torch::nn::Linear hidden_{nullptr}, out_{nullptr};
   torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
 };

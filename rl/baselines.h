@@ -34,6 +34,9 @@ class MovingAverageBaseline {
 
   // The current baseline (a 0-dim tensor), undefined before the first batch.
   const torch::Tensor& value() const { return value_; }
+  // Restores a value saved from value() (e.g. from a checkpoint), so a resumed run continues with
+  // the same baseline; an undefined tensor resets to "before the first batch".
+  void set_value(const torch::Tensor& value) { value_ = value.defined() ? value.detach().clone() : torch::Tensor(); }
 
  private:
   double decay_;

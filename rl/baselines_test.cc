@@ -61,6 +61,23 @@ TEST(MovingAverageBaselineTest, TracksMeanWithDecay) {
   EXPECT_EQ(bad.Advantage(torch::zeros({2})).status().message(), "MovingAverageBaseline: decay must be in [0, 1), got 1");
 }
 
+TEST(MovingAverageBaselineTest, RestoredValueContinuesLikeTheOriginal) {
+  MovingAverageBaseline original(0.8);
+  ASSERT_TRUE(original.Advantage(torch::tensor({1.0f, 5.0f})).ok());
+  ASSERT_TRUE(original.Advantage(torch::tensor({2.0f, 2.0f})).ok());
+  MovingAverageBaseline restored(0.8);
+  restored.set_value(original.value());
+  auto a = original.Advantage(torch::tensor({9.0f, -1.0f}));
+  auto b = restored.Advantage(torch::tensor({9.0f, -1.0f}));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(torch::allclose(*a, *b));
+  EXPECT_NEAR(restored.value().item<double>(), original.value().item<double>(), kTolerance);
+  restored.set_value(torch::Tensor());  // reset: the next batch's own mean is the baseline
+  auto c = restored.Advantage(torch::tensor({4.0f, 6.0f}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_NEAR((*c)[0].item<double>(), -1.0, kTolerance);
+}
+
 TEST(LeaveOneOutAdvantageTest, SubtractsMeanOfOtherSamples) {
   torch::Tensor r = torch::tensor({1.0f, 2.0f, 6.0f}).view({3, 1});
   auto a = LeaveOneOutAdvantage(r);

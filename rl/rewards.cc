@@ -91,4 +91,60 @@ absl::StatusOr<torch::Tensor> PerTokenReward(const torch::Tensor& pred, const to
   }
 }
 
+
+absl::StatusOr<torch::Tensor> AlignmentScoreReward(const torch::Tensor& score, const torch::Tensor& durations) {
+  if (!score.defined() || score.dim() != 3 || !score.is_floating_point()) {
+    return absl::InvalidArgumentError("AlignmentScoreReward: score must be a floating-point [B, T, N] tensor");
+  }
+  const int64_t B = score.size(0), T = score.size(1), N = score.size(2);
+  if (!durations.defined() || durations.dim() != 3 || durations.size(1) != B || durations.size(2) != N ||
+      durations.is_floating_point()) {
+    return absl::InvalidArgumentError(absl::StrCat("AlignmentScoreReward: durations must be integer [R, ", B, ", ", N,
+                                                   "] matching score [B, T, N]"));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const int64_t R = durations.size(0);
+    torch::Tensor d = durations.to(torch::kLong);
+    if (d.numel() > 0 && (d.min().item<int64_t>() < 0 || d.sum(-1).max().item<int64_t>() > T)) {
+      return absl::InvalidArgumentError(absl::StrCat("AlignmentScoreReward: durations must be >= 0 and sum to at most T = ", T));
+    }
+    // C[b, t, n] = sum of score[b, t' < t, n]: [B, T + 1, N]; padded frames/tokens are never indexed
+    // by a non-empty segment, and empty segments read the same entry twice (difference 0).
+    torch::Tensor s = score.detach().to(torch::kFloat);
+    s = torch::where(torch::isfinite(s), s, torch::zeros_like(s));
+    torch::Tensor c = torch::cat({torch::zeros({B, 1, N}, s.options()), s.cumsum(1)}, 1);
+    torch::Tensor end = d.cumsum(-1);    // [R, B, N]
+    torch::Tensor start = end - d;       // [R, B, N]
+    torch::Tensor cr = c.unsqueeze(0).expand({R, B, T + 1, N});
+    auto at = [&](const torch::Tensor& frame) {  // C[r, b, frame[r, b, n], n] -> [R, B, N]
+      return cr.gather(2, frame.unsqueeze(2)).squeeze(2);
+    };
+    return at(end) - at(start);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("AlignmentScoreReward: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<torch::Tensor> RewardToGo(const torch::Tensor& rewards, const torch::Tensor& mask, double gamma) {
+  if (!(gamma >= 0.0 && gamma <= 1.0)) return absl::InvalidArgumentError(absl::StrCat("RewardToGo: gamma must be in [0, 1], got ", gamma));
+  if (!rewards.defined() || rewards.dim() < 2 || !mask.defined() || mask.dim() != 2 ||
+      rewards.size(-1) != mask.size(1) || rewards.size(-2) != mask.size(0)) {
+    return absl::InvalidArgumentError("RewardToGo: rewards must be [..., B, N] with mask [B, N]");
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const int64_t N = mask.size(1);
+    torch::Tensor r = rewards.detach() * mask.to(rewards.scalar_type());
+    // D[k, n] = gamma^(k - n) for k >= n: G = r @ D. N is a sentence's length, so [N, N] is small.
+    torch::Tensor idx = torch::arange(N, rewards.options().dtype(torch::kDouble));
+    torch::Tensor lag = idx.unsqueeze(1) - idx.unsqueeze(0);  // [k, n] = k - n
+    torch::Tensor discount = torch::where(lag >= 0, torch::pow(gamma, lag.clamp_min(0)), torch::zeros_like(lag));
+    if (gamma == 0.0) discount = torch::eye(N, discount.options());  // pow(0, 0) = 1 only on the diagonal
+    return torch::matmul(r, discount.to(r.scalar_type())) * mask.to(rewards.scalar_type());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("RewardToGo: ", e.what_without_backtrace()));
+  }
+}
+
 }  // namespace lightspeech::rl

@@ -43,6 +43,25 @@ absl::StatusOr<torch::Tensor> PerTokenReward(const torch::Tensor& pred, const to
                                              const torch::Tensor& frame_to_token, const torch::Tensor& frame_mask,
                                              int64_t num_tokens, const PerTokenRewardOptions& options = {});
 
+
+// Dense per-token credit from a learned text-mel similarity (issue 11): for each alignment (integer
+// durations that sum to the utterance's frame count), token n is rewarded with the summed score of
+// the frames it covers, sum over t in [start_n, end_n) of score[b, t, n]. With score = the forward-sum
+// aligner's log-attention the per-token rewards add up to the log-score of the whole monotonic path,
+// which is what monotonic alignment search maximizes exactly; here a policy learns to maximize it
+// from samples. score [B, T, N] (finite at real frames and tokens; padded entries are never read);
+// durations [R, B, N] int64 (R rollouts of the batch, >= 0, 0 at padded tokens, each row summing
+// to at most T) -> [R, B, N] float, 0 at tokens with no frame. One cumulative sum over frames and two
+// gathers; no host loop.
+absl::StatusOr<torch::Tensor> AlignmentScoreReward(const torch::Tensor& score, const torch::Tensor& durations);
+
+// Discounted reward-to-go over the token axis: G[..., n] = sum over k >= n of gamma^(k - n) r[..., k]
+// (real tokens only; mask [B, N] bool broadcast over leading axes; padded entries give and get 0).
+// gamma = 0 keeps each token's own reward; gamma = 1 credits a duration with every later token's
+// reward (the unbiased REINFORCE credit, since a duration moves every later boundary).
+// rewards [..., B, N] -> same shape. Fails for gamma outside [0, 1] or a mask of another shape.
+absl::StatusOr<torch::Tensor> RewardToGo(const torch::Tensor& rewards, const torch::Tensor& mask, double gamma);
+
 }  // namespace lightspeech::rl
 
 #endif  // LIGHTSPEECH_RL_REWARDS_H_

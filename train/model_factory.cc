@@ -24,8 +24,10 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   if (m.has_predictor_dropout()) o.predictor.dropout = m.predictor_dropout();
   o.decoder.postnet = m.postnet();
   o.use_predictor = m.use_predictor() || c.aligner() != TrainConfig::RL;
-  o.use_aligner = c.aligner() == TrainConfig::MAS;
+  o.use_aligner = c.aligner() == TrainConfig::MAS ||
+                  (c.aligner() == TrainConfig::RL && c.rl().reward() == RlConfig::ALIGNMENT_SCORE);
   o.policy.observe_mel = c.aligner() == TrainConfig::RL && c.rl().actor_observes_mel();
+  o.policy.per_frame = c.aligner() == TrainConfig::RL && c.rl().monotonic_frame_policy();
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }

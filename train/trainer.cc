@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "records/file_util.h"
 #include "rl/baselines.h"
 #include "rl/categorical.h"
+#include "rl/monotonic.h"
 #include "rl/reinforce.h"
 #include "rl/rewards.h"
 #include "torch/torch.h"
@@ -87,6 +90,13 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
       return model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths);
     }
     default: {
+      if (model->options().policy.per_frame) {  // the greedy monotonic walk
+        LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.mel));
+        LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy,
+                            rl::SampleMonotonicPaths(logits.to(torch::kFloat), b.token_lengths, b.frame_lengths,
+                                                     torch::full({1, b.tokens.size(0), b.mel.size(1)}, 0.5f)));
+        return greedy.durations[0];
+      }
       torch::Tensor logits = model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
       LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
       return p.Greedy();
@@ -166,7 +176,7 @@ struct Trainer::State {
   model::AcousticModel model{nullptr};
   NamedTensors model_params, actor_params;
   std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
-  torch::Tensor baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward (0-dim), undefined at first
+  rl::MovingAverageBaseline baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward
   Distributed* dist = nullptr;  // null: one process
   int rank = 0, world_size = 1;
   bool is_main() const { return rank == 0; }
@@ -210,6 +220,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (n_mels <= 0) return absl::InvalidArgumentError("Trainer: n_mels must be > 0");
   auto s = std::make_unique<State>();
   s->config = config;
+  s->baseline = rl::MovingAverageBaseline(config.rl().moving_average_decay() > 0 ? config.rl().moving_average_decay() : 0.9);
   if (s->config.model().max_duration() == 0) s->config.mutable_model()->set_max_duration(max_duration);
   s->max_duration = s->config.model().max_duration();
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
@@ -324,11 +335,11 @@ absl::Status Trainer::Restore(const std::string& path) {
   if (s_->world_size > 1 && s_->rank != 0) {
     torch::manual_seed(static_cast<uint64_t>(s_->config.seed()) + s_->rank + 0x9E3779B97F4A7C15ull * c.step());
   }
-  s_->baseline = torch::Tensor();
+  s_->baseline.set_value(torch::Tensor());
   for (const TensorProto& t : c.state()) {
     if (t.name() == "rl.moving_average_baseline") {
       LS_ASSIGN_OR_RETURN(torch::Tensor b, TensorFromProto(t));
-      s_->baseline = b.to(s_->device);
+      s_->baseline.set_value(b.to(s_->device));
     }
   }
   s_->step = c.step();
@@ -360,8 +371,8 @@ absl::Status Trainer::SaveCheckpoint() {
   if (s_->device.is_cuda()) {
     LS_ASSIGN_OR_RETURN(*c.add_rng(), SaveTorchRng(s_->device));
   }
-  if (s_->baseline.defined()) {
-    LS_ASSIGN_OR_RETURN(*c.add_state(), TensorToProto("rl.moving_average_baseline", s_->baseline));
+  if (s_->baseline.value().defined()) {
+    LS_ASSIGN_OR_RETURN(*c.add_state(), TensorToProto("rl.moving_average_baseline", s_->baseline.value()));
   }
   const std::string path = CheckpointPath(s_->checkpoint_dir, s_->step);
   LS_RETURN_IF_ERROR(WriteCheckpoint(c, path));
@@ -390,7 +401,7 @@ struct Scales {
 struct Context {
   const TrainConfig& config;
   model::AcousticModel& model;
-  torch::Tensor& baseline;
+  rl::MovingAverageBaseline& baseline;
   Distributed* dist = nullptr;
   Scales scale;
   int64_t step = 0;                              // the optimizer step being taken (seeds the RL samples)
@@ -415,10 +426,28 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
+// Uniforms [S, B, width] (row-major) from each utterance's own random stream, a function of (seed,
+// step, utterance id) only: an utterance gets the same numbers whatever batch or process it is in and
+// however the batch is padded. Row (s, b) fills its first real[b] entries (24-bit uniforms from
+// SplitMix64), the rest stay 0.5.
+std::vector<float> UtteranceStreamUniforms(const HostBatch& host, int64_t S, int64_t width, const std::vector<int64_t>& real,
+                                           uint64_t seed, int64_t step) {
+  const int64_t B = static_cast<int64_t>(real.size());
+  std::vector<float> u(static_cast<size_t>(S * B * width), 0.5f);
+  for (int64_t b = 0; b < B; ++b) {
+    uint64_t state = seed * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(step) * 0x9E3779B97F4A7C15ull;
+    for (unsigned char ch : host.ids[b]) state = (state ^ ch) * 0x100000001B3ull;  // FNV-1a style
+    SplitMix64(state);
+    for (int64_t s = 0; s < S; ++s) {
+      float* row = u.data() + (s * B + b) * width;
+      for (int64_t i = 0; i < real[b]; ++i) row[i] = (static_cast<float>(SplitMix64(state) >> 40) + 0.5f) / 16777216.0f;
+    }
+  }
+  return u;
+}
+
 // S joint duration samples [S, B, N] from `policy`, each utterance drawing from its own random
-// stream, a function of (seed, step, utterance id) only: an utterance gets the same actions whatever
-// batch or process it is in and however the batch is padded. Gumbel-max like
-// CategoricalPolicy::Sample (uniforms from SplitMix64, 24 bits); log_prob keeps the graph.
+// stream (UtteranceStreamUniforms). Gumbel-max like CategoricalPolicy::Sample; log_prob keeps the graph.
 absl::StatusOr<rl::SampledActions> SampleUtteranceStreams(const rl::CategoricalPolicy& policy, int64_t S,
                                                           const HostBatch& host, uint64_t seed, int64_t step) {
   const torch::Tensor lp = policy.log_probs().detach();  // [B, N, K]
@@ -426,18 +455,9 @@ absl::StatusOr<rl::SampledActions> SampleUtteranceStreams(const rl::CategoricalP
   if (static_cast<int64_t>(host.ids.size()) != B || static_cast<int64_t>(host.token_lengths.size()) != B) {
     return absl::InvalidArgumentError(absl::StrCat("RL sampling: batch has ", host.ids.size(), " ids for ", B, " rows"));
   }
-  std::vector<float> u(static_cast<size_t>(S * B * N * K), 0.5f);
-  for (int64_t b = 0; b < B; ++b) {
-    uint64_t state = seed * 0xD1B54A32D192ED03ull + static_cast<uint64_t>(step) * 0x9E3779B97F4A7C15ull;
-    for (unsigned char ch : host.ids[b]) state = (state ^ ch) * 0x100000001B3ull;  // FNV-1a style
-    SplitMix64(state);
-    for (int64_t s = 0; s < S; ++s) {
-      for (int64_t t = 0; t < host.token_lengths[b]; ++t) {
-        float* row = u.data() + ((s * B + b) * N + t) * K;
-        for (int64_t k = 0; k < K; ++k) row[k] = (static_cast<float>(SplitMix64(state) >> 40) + 0.5f) / 16777216.0f;
-      }
-    }
-  }
+  std::vector<int64_t> real(B);
+  for (int64_t b = 0; b < B; ++b) real[b] = std::min<int64_t>(host.token_lengths[b], N) * K;
+  std::vector<float> u = UtteranceStreamUniforms(host, S, N * K, real, seed, step);
   torch::Tensor index;
   {
     torch::NoGradGuard no_grad;
@@ -538,13 +558,147 @@ absl::StatusOr<torch::Tensor> Rewards(const RlConfig& rl, const model::Synthesis
   }
 }
 
-// The two-optimizer policy-gradient step: S sampled duration sequences per utterance, each fitted to
-// the target length and decoded; the model learns the mel loss over all samples, the actor
-// (encoder + policy) the REINFORCE loss of exactly the sampled durations.
-absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
+// Advantages of rewards [S, B] (per utterance) or [S, B, L] (per token or frame; reward_mask of the
+// same shape) under the configured baseline. greedy_rewards computes the greedy rollout's rewards
+// [1, B(, L)] for SELF_CRITICAL.
+absl::StatusOr<torch::Tensor> Advantages(Context& ctx, const torch::Tensor& rewards, const torch::Tensor& reward_mask,
+                                         const std::function<absl::StatusOr<torch::Tensor>()>& greedy_rewards) {
+  switch (ctx.config.rl().baseline()) {
+    case RlConfig::MOVING_AVERAGE:
+      // The mean reward of the combined batch (summed over ranks by Reduce), saved in checkpoints.
+      return ctx.baseline.Advantage(rewards, reward_mask, ctx.Reduce());
+    case RlConfig::LEAVE_ONE_OUT:
+      return rl::LeaveOneOutAdvantage(rewards);
+    case RlConfig::SELF_CRITICAL: {
+      LS_ASSIGN_OR_RETURN(torch::Tensor greedy, greedy_rewards());
+      return rl::SelfCriticalAdvantage(rewards, greedy[0]);
+    }
+    case RlConfig::NO_BASELINE:
+      return rewards;
+    default:
+      return rl::BatchNormalizedAdvantage(rewards, reward_mask, 1e-5, ctx.Reduce());
+  }
+}
+
+// The per-frame variant (rl.monotonic_frame_policy): S monotonic stay/advance walks per utterance
+// through its mel frames (rl/monotonic.h), each frame rewarded on its own: the aligner's
+// log-attention of the frame's token (ALIGNMENT_SCORE; the aligner trains on the forward-sum loss)
+// or minus the frame's squared error in the decoded sample (the mel-error rewards). Credit is the
+// discounted reward-to-go over frames (credit_discount), the baseline as configured; the policy
+// loss is normalized per free decision. The decoder and predictor learn from the greedy walk's
+// durations (decoder_durations GREEDY) or from all samples.
+absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   const RlConfig& rc = ctx.config.rl();
   const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
   const int64_t B = b.tokens.size(0), N = b.tokens.size(1), T = b.mel.size(1);
+  const bool score_reward = rc.reward() == RlConfig::ALIGNMENT_SCORE;
+  if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
+  MicroBatch out;
+  torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.mel));
+  adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
+  std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
+  std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
+  const torch::Tensor uniforms = torch::from_blob(u.data(), {S, B, T}, torch::kFloat).clone();
+  LS_ASSIGN_OR_RETURN(rl::MonotonicPaths paths, rl::SampleMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths, uniforms));
+  LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy, rl::SampleMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths,
+                                                                          torch::full({1, B, T}, 0.5f)));
+  LS_ASSIGN_OR_RETURN(torch::Tensor log_prob, rl::MonotonicLogProb(adv_logits, paths));   // [S, B, T]
+  LS_ASSIGN_OR_RETURN(torch::Tensor entropy, rl::MonotonicEntropy(adv_logits, paths));    // [S, B, T]
+
+  auto tile = [&](const torch::Tensor& t, int64_t r) {  // [B, ...] -> [r * B, ...]
+    std::vector<int64_t> reps(t.dim(), 1);
+    reps[0] = r;
+    return t.repeat(reps);
+  };
+  // Rewards of walks [R, B, T] from their frame-to-token maps and durations.
+  auto frame_rewards = [&](const rl::MonotonicPaths& p, int64_t R, const torch::Tensor& log_att) -> absl::StatusOr<torch::Tensor> {
+    torch::NoGradGuard no_grad;
+    if (score_reward) return rl::FrameScoreReward(log_att, p.token, b.mel_mask);
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc.detach(), R), p.durations.reshape({R * B, N}),
+                                                                tile(b.token_mask, R), {}, tile(b.frame_lengths, R), T));
+    torch::Tensor pred = (syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel).to(torch::kFloat);
+    torch::Tensor err = (pred - tile(b.mel, R)).square().mean(-1).view({R, B, T});
+    return -err * b.mel_mask.to(torch::kFloat).unsqueeze(0);
+  };
+  torch::Tensor fs_loss, log_att;
+  if (score_reward) {
+    model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+    log_att = att.log_attention.to(torch::kFloat);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    log_att = log_att.detach();
+  }
+  LS_ASSIGN_OR_RETURN(torch::Tensor rewards, frame_rewards(paths, S, log_att));
+  const torch::Tensor frame_mask = b.mel_mask.to(torch::kBool);
+  const torch::Tensor reward_mask = frame_mask.unsqueeze(0).expand({S, B, T});
+  const torch::Tensor reward_mean = rewards.masked_select(reward_mask).mean();
+  const double gamma = rc.credit_discount();
+  if (gamma > 0) {
+    LS_ASSIGN_OR_RETURN(rewards, rl::RewardToGo(rewards, frame_mask, gamma));
+  }
+  auto greedy_rewards_fn = [&]() -> absl::StatusOr<torch::Tensor> {
+    LS_ASSIGN_OR_RETURN(torch::Tensor g, frame_rewards(greedy, 1, log_att));
+    if (gamma > 0) return rl::RewardToGo(g, frame_mask, gamma);
+    return g;
+  };
+  LS_ASSIGN_OR_RETURN(torch::Tensor advantages, Advantages(ctx, rewards, reward_mask, greedy_rewards_fn));
+  const torch::Tensor free = paths.free.to(torch::kFloat);
+  const torch::Tensor decisions = free.sum().clamp_min(1);
+  torch::Tensor policy_loss = -(advantages.detach().to(torch::kFloat) * log_prob).sum() / decisions * ctx.scale.frames;
+  torch::Tensor mean_entropy = entropy.sum() / decisions * ctx.scale.frames;
+
+  torch::Tensor mel_loss, used;
+  if (rc.decoder_durations() == RlConfig::GREEDY) {
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(enc, greedy.durations[0], b.token_mask, {}, b.frame_lengths, T));
+    mel_loss = MelLoss(syn, b);
+    used = syn.expanded.durations;
+  } else {
+    const torch::Tensor mel_s = tile(b.mel, S), mel_mask_s = tile(b.mel_mask, S);
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc, S), paths.durations.reshape({S * B, N}),
+                                                                tile(b.token_mask, S), {}, tile(b.frame_lengths, S), T));
+    mel_loss = MaskedMse(syn.mel.mel, mel_s, mel_mask_s);
+    if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
+      mel_loss = mel_loss + MaskedMse(syn.mel.mel_postnet, mel_s, mel_mask_s);
+    }
+    used = syn.expanded.durations.view({S, B, N})[0];
+  }
+  mel_loss = mel_loss * ctx.scale.frames;
+  out.model_loss = mel_loss;
+  out.actor_loss = policy_loss - rc.entropy_weight() * mean_entropy;
+  out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", policy_loss.detach()}, {"entropy", mean_entropy.detach()}};
+  if (fs_loss.defined()) {
+    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    fs_loss = fs_loss * ctx.scale.utterances;
+    out.model_loss = out.model_loss + wf * fs_loss;
+    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
+  }
+  if (ctx.model->options().use_predictor) {
+    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+    LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
+    dur_loss = dur_loss * ctx.scale.tokens;
+    out.model_loss = out.model_loss + wd * dur_loss;
+    out.terms.emplace_back("duration_loss", dur_loss.detach());
+  }
+  out.terms.emplace_back("reward", reward_mean.detach() * ctx.scale.frames);
+  out.terms.emplace_back("mean_duration", MeanDuration(paths.durations.view({S * B, N}), tile(b.token_mask, S)) * ctx.scale.tokens);
+  out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);
+  out.terms.emplace_back("free_decision_share", free.sum() / (reward_mask.to(torch::kFloat).sum().clamp_min(1)));
+  return out;
+}
+
+// The two-optimizer policy-gradient step: S sampled duration sequences per utterance, each fitted to
+// the target length; the actor (encoder + policy) learns the REINFORCE loss of exactly the sampled
+// durations. Rewards come from decoding every sample (mel-error rewards) or from the forward-sum
+// aligner's log-attention along each sample's alignment (ALIGNMENT_SCORE, no decoding). The model
+// learns the mel loss over all samples (decoder_durations SAMPLES) or over the actor's greedy
+// durations (GREEDY), plus the aligner's forward-sum loss when it has one.
+absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
+  const RlConfig& rc = ctx.config.rl();
+  if (rc.monotonic_frame_policy()) return MonotonicRlStep(ctx, b);
+  const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
+  const int64_t B = b.tokens.size(0), N = b.tokens.size(1), T = b.mel.size(1);
+  const bool score_reward = rc.reward() == RlConfig::ALIGNMENT_SCORE;
+  const bool decode_greedy = rc.decoder_durations() == RlConfig::GREEDY;
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
   torch::Tensor logits = ctx.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
@@ -561,57 +715,64 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
     return t.repeat(reps);
   };
   const torch::Tensor mask_s = tile(b.token_mask, S), mel_s = tile(b.mel, S), mel_mask_s = tile(b.mel_mask, S);
-  LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc, S), a.durations.reshape({S * B, N}), mask_s, {},
-                                                              tile(b.frame_lengths, S), T));
-  torch::Tensor mel_loss = MaskedMse(syn.mel.mel, mel_s, mel_mask_s);
-  if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
-    mel_loss = mel_loss + MaskedMse(syn.mel.mel_postnet, mel_s, mel_mask_s);
+  torch::Tensor mel_loss, rewards, fs_loss, used;
+  if (score_reward) {
+    model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+    const torch::Tensor log_att = att.log_attention.to(torch::kFloat);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(torch::Tensor fitted,
+                        model::FitDurations(a.durations.reshape({S * B, N}), mask_s, tile(b.frame_lengths, S)));
+    LS_ASSIGN_OR_RETURN(rewards, rl::AlignmentScoreReward(log_att.detach(), fitted.view({S, B, N})));
+  }
+  if (decode_greedy) {
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn,
+                        ctx.model->Decode(enc, policy.Greedy(), b.token_mask, {}, b.frame_lengths, T));
+    mel_loss = MelLoss(syn, b);
+    used = syn.expanded.durations;
+    if (!score_reward) {
+      torch::NoGradGuard no_grad;
+      LS_ASSIGN_OR_RETURN(model::Synthesis samples, ctx.model->Decode(tile(enc.detach(), S), a.durations.reshape({S * B, N}),
+                                                                      mask_s, {}, tile(b.frame_lengths, S), T));
+      LS_ASSIGN_OR_RETURN(rewards, Rewards(rc, samples, mel_s, mel_mask_s, S, N));
+    }
+  } else {
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc, S), a.durations.reshape({S * B, N}), mask_s, {},
+                                                                tile(b.frame_lengths, S), T));
+    mel_loss = MaskedMse(syn.mel.mel, mel_s, mel_mask_s);
+    if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
+      mel_loss = mel_loss + MaskedMse(syn.mel.mel_postnet, mel_s, mel_mask_s);
+    }
+    used = syn.expanded.durations.view({S, B, N})[0];
+    if (!score_reward) {
+      LS_ASSIGN_OR_RETURN(rewards, Rewards(rc, syn, mel_s, mel_mask_s, S, N));
+    }
   }
   mel_loss = mel_loss * ctx.scale.frames;
-  LS_ASSIGN_OR_RETURN(torch::Tensor rewards, Rewards(rc, syn, mel_s, mel_mask_s, S, N));
   const bool per_token = rewards.dim() == 3;
   const torch::Tensor reward_mask = per_token ? b.token_mask.unsqueeze(0).expand({S, B, N}) : torch::Tensor();
+  const torch::Tensor reward_mean = per_token ? rewards.masked_select(reward_mask).mean() : rewards.mean();
+  if (per_token && rc.credit_discount() > 0) {
+    LS_ASSIGN_OR_RETURN(rewards, rl::RewardToGo(rewards, b.token_mask, rc.credit_discount()));
+  }
 
-  torch::Tensor advantages;
-  switch (rc.baseline()) {
-    case RlConfig::MOVING_AVERAGE: {
-      // An exponential moving average kept here rather than in rl::MovingAverageBaseline, whose
-      // state cannot be restored from a checkpoint.
-      const double decay = rc.moving_average_decay() > 0 ? rc.moving_average_decay() : 0.9;
-      torch::Tensor mean;
-      {
-        // (count, sum) over every rank: the mean reward of the combined batch.
-        const torch::Tensor real = reward_mask.defined() ? rewards.masked_select(reward_mask) : rewards.reshape({-1});
-        torch::Tensor stats = torch::stack({torch::full({}, static_cast<double>(real.numel()), real.options()), real.sum()});
-        if (ctx.dist != nullptr) ctx.Reduce()(stats);
-        mean = stats[1] / stats[0].clamp_min(1);
-      }
-      if (!ctx.baseline.defined()) ctx.baseline = mean.detach().clone();
-      advantages = rewards - ctx.baseline;
-      if (reward_mask.defined()) advantages = advantages * reward_mask.to(advantages.scalar_type());
-      ctx.baseline = (decay * ctx.baseline + (1 - decay) * mean).detach();
-      break;
-    }
-    case RlConfig::LEAVE_ONE_OUT: {
-      LS_ASSIGN_OR_RETURN(advantages, rl::LeaveOneOutAdvantage(rewards));
-      break;
-    }
-    case RlConfig::SELF_CRITICAL: {
-      torch::NoGradGuard no_grad;
+  auto greedy_rewards_fn = [&]() -> absl::StatusOr<torch::Tensor> {
+    torch::NoGradGuard no_grad;
+    torch::Tensor greedy_rewards;
+    if (score_reward) {
+      model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+      LS_ASSIGN_OR_RETURN(torch::Tensor fitted, model::FitDurations(policy.Greedy(), b.token_mask, b.frame_lengths));
+      LS_ASSIGN_OR_RETURN(greedy_rewards, rl::AlignmentScoreReward(att.log_attention.to(torch::kFloat), fitted.unsqueeze(0)));
+    } else {
       LS_ASSIGN_OR_RETURN(model::Synthesis greedy,
                           ctx.model->Decode(enc.detach(), policy.Greedy(), b.token_mask, {}, b.frame_lengths, T));
-      LS_ASSIGN_OR_RETURN(torch::Tensor greedy_rewards, Rewards(rc, greedy, b.mel, b.mel_mask, 1, N));
-      LS_ASSIGN_OR_RETURN(advantages, rl::SelfCriticalAdvantage(rewards, greedy_rewards[0]));
-      break;
+      LS_ASSIGN_OR_RETURN(greedy_rewards, Rewards(rc, greedy, b.mel, b.mel_mask, 1, N));
     }
-    case RlConfig::NO_BASELINE:
-      advantages = rewards;
-      break;
-    default: {
-      LS_ASSIGN_OR_RETURN(advantages, rl::BatchNormalizedAdvantage(rewards, reward_mask, 1e-5, ctx.Reduce()));
-      break;
+    if (per_token && rc.credit_discount() > 0) {
+      LS_ASSIGN_OR_RETURN(greedy_rewards, rl::RewardToGo(greedy_rewards, b.token_mask, rc.credit_discount()));
     }
-  }
+    return greedy_rewards;
+  };
+  LS_ASSIGN_OR_RETURN(torch::Tensor advantages, Advantages(ctx, rewards, reward_mask, greedy_rewards_fn));
   rl::ReinforceOptions ro;
   ro.entropy_coef = rc.entropy_weight();
   ro.normalization = rc.normalize_per_sequence() ? rl::ReinforceOptions::Normalization::kPerSequence
@@ -627,7 +788,12 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   out.model_loss = mel_loss;
   out.actor_loss = pg.loss;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", pg.policy_loss.detach()}, {"entropy", pg.entropy.detach()}};
-  const torch::Tensor used = syn.expanded.durations.view({S, B, N})[0];
+  if (fs_loss.defined()) {
+    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    fs_loss = fs_loss * ctx.scale.utterances;  // a mean over utterances
+    out.model_loss = out.model_loss + wf * fs_loss;
+    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
+  }
   if (ctx.model->options().use_predictor) {
     const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
     LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
@@ -635,7 +801,6 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
     out.model_loss = out.model_loss + wd * dur_loss;
     out.terms.emplace_back("duration_loss", dur_loss.detach());
   }
-  const torch::Tensor reward_mean = per_token ? rewards.masked_select(reward_mask).mean() : rewards.mean();
   out.terms.emplace_back("reward", reward_mean.detach() * (per_token ? ctx.scale.tokens : ctx.scale.utterances));
   out.terms.emplace_back("mean_duration", MeanDuration(a.durations.view({S * B, N}), mask_s) * ctx.scale.tokens);
   out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);

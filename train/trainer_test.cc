@@ -204,6 +204,19 @@ TEST(TrainerTest, RlResumesExactly) {
   ExpectExactResume(c, "rl", {"mel_loss", "policy_loss", "entropy", "reward", "duration_loss", "actor_grad_norm"});
 }
 
+TEST(TrainerTest, MonotonicAlignmentScoreRlResumesExactly) {
+  TrainConfig c = TinyConfig(TrainConfig::RL, "");
+  c.mutable_model()->set_use_predictor(true);
+  c.mutable_rl()->set_monotonic_frame_policy(true);
+  c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+  c.mutable_rl()->set_baseline(RlConfig::LEAVE_ONE_OUT);
+  c.mutable_rl()->set_samples_per_utterance(3);
+  c.mutable_rl()->set_credit_discount(0.9);
+  c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+  ExpectExactResume(c, "rl_monotonic",
+                    {"mel_loss", "policy_loss", "entropy", "reward", "forward_sum_loss", "duration_loss", "actor_grad_norm"});
+}
+
 // A sanity check that each method trains: the mel loss falls within 20 steps on two batches.
 TEST(TrainerTest, EveryMethodReducesTheMelLoss) {
   for (TrainConfig::Aligner aligner : {TrainConfig::ORACLE, TrainConfig::MAS, TrainConfig::RL}) {
@@ -239,6 +252,39 @@ TEST(TrainerTest, RlBaselinesAndRewardsRun) {
       const absl::Status s = t->Train(source, nullptr);
       EXPECT_TRUE(s.ok()) << RlConfig::Baseline_Name(baseline) << " " << RlConfig::Reward_Name(reward) << ": " << s;
       EXPECT_TRUE(std::isfinite(sink.scalars["train/policy_loss"][1]));
+    }
+  }
+}
+
+// Every combination of policy form, reward family, credit and decoder durations trains a step with
+// finite losses and a non-zero policy gradient.
+TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
+  for (bool monotonic : {false, true}) {
+    for (RlConfig::Reward reward : {RlConfig::ALIGNMENT_SCORE, RlConfig::PER_TOKEN_MSE}) {
+      for (RlConfig::Baseline baseline : {RlConfig::LEAVE_ONE_OUT, RlConfig::SELF_CRITICAL, RlConfig::MOVING_AVERAGE}) {
+        for (RlConfig::DecoderDurations decode : {RlConfig::SAMPLES, RlConfig::GREEDY}) {
+          const std::string name = absl::StrCat("rl_form_", monotonic, "_", reward, "_", baseline, "_", decode);
+          TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir(name));
+          c.set_steps(2);
+          c.mutable_rl()->set_monotonic_frame_policy(monotonic);
+          c.mutable_rl()->set_reward(reward);
+          c.mutable_rl()->set_baseline(baseline);
+          c.mutable_rl()->set_samples_per_utterance(2);
+          c.mutable_rl()->set_credit_discount(0.5);
+          c.mutable_rl()->set_decoder_durations(decode);
+          MemorySink sink;
+          std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
+          ASSERT_NE(t, nullptr) << name;
+          InMemoryBatchSource source(SyntheticBatches(1, 3), true);
+          const absl::Status st = t->Train(source, nullptr);
+          ASSERT_TRUE(st.ok()) << name << ": " << st;
+          for (const char* term : {"policy_loss", "mel_loss", "reward"}) {
+            EXPECT_TRUE(std::isfinite(sink.scalars[absl::StrCat("train/", term)][2])) << name << " " << term;
+          }
+          EXPECT_GT(sink.scalars["train/actor_grad_norm"][2], 0.0) << name;
+          EXPECT_EQ(sink.scalars.count("train/forward_sum_loss") == 1, reward == RlConfig::ALIGNMENT_SCORE) << name;
+        }
+      }
     }
   }
 }
