@@ -55,23 +55,11 @@ constexpr double kPi = 3.14159265358979323846;
 // A HostBatch on a device (pinned memory and non-blocking copies on CUDA, train/batch_tensors.h).
 using Tensors = TensorBatch;
 
+// Every utterance needs at least one token and one frame.
 absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Device& device) {
-  const int64_t B = b.batch_size, N = b.max_tokens, T = b.max_frames, M = b.n_mels;
-  if (B <= 0 || N <= 0 || T <= 0 || M <= 0 || static_cast<int64_t>(b.tokens.size()) != B * N ||
-      static_cast<int64_t>(b.mel.size()) != B * T * M || static_cast<int64_t>(b.token_lengths.size()) != B ||
-      static_cast<int64_t>(b.frame_lengths.size()) != B ||
-      (b.has_durations() && static_cast<int64_t>(b.durations.size()) != B * N)) {
-    return absl::InvalidArgumentError(absl::StrCat("batch of ", B, " x ", N, " tokens, ", T, " x ", M,
-                                                   " mel has inconsistent sizes"));
-  }
-  for (int64_t i = 0; i < B; ++i) {
-    if (b.token_lengths[i] < 1 || b.token_lengths[i] > N || b.frame_lengths[i] < 1 || b.frame_lengths[i] > T) {
-      return absl::InvalidArgumentError(absl::StrCat("batch utterance '", i < static_cast<int64_t>(b.ids.size()) ? b.ids[i] : "",
-                                                     "': ", b.token_lengths[i], " tokens, ", b.frame_lengths[i],
-                                                     " frames (need >= 1 of each)"));
-    }
-  }
-  return ToTensors(b, device);
+  ToTensorsOptions options;
+  options.min_length = 1;
+  return ToTensors(b, device, options);
 }
 
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
