@@ -24,6 +24,17 @@ struct SndfileCloser {
 };
 using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
 
+// round(x * 32768) clamped to int16; NaN/Inf as 0.
+int16_t ToPcm16(float sample) {
+  const float x = std::isfinite(sample) ? sample : 0.0f;
+  const long v = std::lround(static_cast<double>(x) * 32768.0);
+  return static_cast<int16_t>(std::clamp<long>(v, -32768, 32767));
+}
+
+void AppendLittleEndian(std::string* out, uint32_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
 bool FileExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
@@ -157,11 +168,7 @@ absl::Status WriteWav16(absl::string_view path_view, absl::Span<const float> sam
     return absl::InternalError(absl::StrCat("write wav '", path, "': ", sf_strerror(nullptr)));
   }
   std::vector<int16_t> pcm(samples.size());
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const float x = std::isfinite(samples[i]) ? samples[i] : 0.0f;
-    const long v = std::lround(static_cast<double>(x) * 32768.0);
-    pcm[i] = static_cast<int16_t>(std::clamp<long>(v, -32768, 32767));
-  }
+  for (size_t i = 0; i < samples.size(); ++i) pcm[i] = ToPcm16(samples[i]);
   const sf_count_t wrote = sf_writef_short(file.get(), pcm.data(), pcm.size());
   if (wrote != static_cast<sf_count_t>(pcm.size())) {
     return absl::InternalError(
@@ -171,6 +178,32 @@ absl::Status WriteWav16(absl::string_view path_view, absl::Span<const float> sam
     return absl::InternalError(absl::StrCat("write wav '", path, "': close failed"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> EncodeWav16(absl::Span<const float> samples, int sample_rate) {
+  if (sample_rate <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("encode wav: sample rate must be positive, got ", sample_rate));
+  }
+  if (samples.size() > (uint64_t{1} << 30) - 64) {
+    return absl::InvalidArgumentError(absl::StrCat("encode wav: ", samples.size(), " samples do not fit in a wav"));
+  }
+  const uint32_t data_bytes = static_cast<uint32_t>(samples.size() * 2);
+  std::string out;
+  out.reserve(44 + data_bytes);
+  out += "RIFF";
+  AppendLittleEndian(&out, 36 + data_bytes, 4);
+  out += "WAVEfmt ";
+  AppendLittleEndian(&out, 16, 4);                             // fmt chunk size
+  AppendLittleEndian(&out, 1, 2);                              // PCM
+  AppendLittleEndian(&out, 1, 2);                              // channels
+  AppendLittleEndian(&out, static_cast<uint32_t>(sample_rate), 4);
+  AppendLittleEndian(&out, static_cast<uint32_t>(sample_rate) * 2, 4);  // bytes per second
+  AppendLittleEndian(&out, 2, 2);                              // block align
+  AppendLittleEndian(&out, 16, 2);                             // bits per sample
+  out += "data";
+  AppendLittleEndian(&out, data_bytes, 4);
+  for (float x : samples) AppendLittleEndian(&out, static_cast<uint16_t>(ToPcm16(x)), 2);
+  return out;
 }
 
 }  // namespace lightspeech::features

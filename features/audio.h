@@ -60,6 +60,12 @@ AudioStats MeasureAudio(absl::Span<const float> samples);
 // non-positive rate and Internal when the file cannot be created or written (message names it).
 absl::Status WriteWav16(absl::string_view path, absl::Span<const float> samples, int sample_rate);
 
+// The same 16-bit PCM mono wav as WriteWav16 writes (same quantization), in memory: a canonical
+// 44-byte RIFF/WAVE header (fmt chunk: PCM, 1 channel, `sample_rate`, 16 bits) and the data chunk,
+// e.g. for a TensorBoard audio summary. Fails with InvalidArgument for a non-positive rate or more
+// samples than a wav can hold (2^31 bytes of data).
+absl::StatusOr<std::string> EncodeWav16(absl::Span<const float> samples, int sample_rate);
+
 }  // namespace lightspeech::features
 
 #endif  // LIGHTSPEECH_FEATURES_AUDIO_H_

@@ -3,6 +3,7 @@
 #include <sndfile.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -60,6 +61,41 @@ TEST(AudioTest, WriteThenReadIsBitExact) {
   auto again = ReadAudio(path);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->samples, audio->samples);
+}
+
+TEST(AudioTest, EncodedWavReadsBackLikeAWrittenOne) {
+  auto audio = ReadAudio(TestDataPath("chirp.wav"));
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  std::vector<float> samples = audio->samples;
+  samples.push_back(std::numeric_limits<float>::quiet_NaN());  // written as 0
+  samples.push_back(2.0f);                                     // clamped to 32767
+  absl::StatusOr<std::string> wav = EncodeWav16(samples, 16000);
+  ASSERT_TRUE(wav.ok()) << wav.status();
+  EXPECT_EQ(wav->size(), 44 + 2 * samples.size());
+  const std::string path = TempPath("encoded.wav");
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(wav->data(), 1, wav->size(), f), wav->size());
+  std::fclose(f);
+  auto again = ReadAudio(path, 16000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->stats.source_sample_rate, 16000);
+  EXPECT_EQ(again->stats.source_channels, 1);
+  ASSERT_EQ(again->samples.size(), samples.size());
+  for (size_t i = 0; i + 2 < samples.size(); ++i) ASSERT_EQ(again->samples[i], samples[i]) << i;
+  EXPECT_EQ(again->samples[samples.size() - 2], 0.0f);
+  EXPECT_EQ(again->samples.back(), 32767.0f / 32768.0f);
+  // Byte for byte what WriteWav16 writes.
+  const std::string written = TempPath("written.wav");
+  ASSERT_TRUE(WriteWav16(written, samples, 16000).ok());
+  FILE* g = std::fopen(written.c_str(), "rb");
+  ASSERT_NE(g, nullptr);
+  std::string bytes(wav->size() + 64, '\0');
+  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), g));
+  std::fclose(g);
+  EXPECT_EQ(bytes, *wav);
+  EXPECT_EQ(EncodeWav16(samples, 0).status(),
+            absl::InvalidArgumentError("encode wav: sample rate must be positive, got 0"));
 }
 
 TEST(AudioTest, MixesStereoFlacAndResamplesTo22050) {

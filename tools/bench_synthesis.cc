@@ -120,7 +120,8 @@ int Main() {
   std::string source;
   const std::string data = absl::GetFlag(FLAGS_data);
   absl::StatusOr<features::LogMelOptions> mel =
-      ResolveFeatureSettings(data.empty() ? "" : records::ResolveUserPath(data), s.config(), s.n_mels(), &source);
+      ResolveFeatureSettings(data.empty() ? "" : records::ResolveUserPath(data), s.feature_settings(), s.config(),
+                             s.n_mels(), &source);
   if (!mel.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(mel.status().message()).c_str());
     return 1;

@@ -19,9 +19,10 @@ ABSL_FLAG(std::string, out, "out.wav", "The wav to write (Griffin-Lim); a PNG of
 ABSL_FLAG(std::string, mel_out, "",
           "Also write the mel as float32 .npy, [n_mels, frames], natural log (HiFi-GAN-style vocoders' input).");
 ABSL_FLAG(std::string, data, "",
-          "The //preprocess folder (or manifest) whose feature settings (sample rate, hop, FFT, mel band) "
-          "Griffin-Lim uses. Default: the checkpoint's training data when its manifest is still there, else "
-          "the DESIGN.md defaults.");
+          "For checkpoints that do not record their feature settings (written before they did): the "
+          "//preprocess folder (or manifest) whose settings (sample rate, hop, FFT, mel band) Griffin-Lim uses. "
+          "Default: the checkpoint's own settings; for older checkpoints the training data's when its manifest "
+          "is still there, else the DESIGN.md defaults.");
 ABSL_FLAG(double, speed, 1.0, "Speaking rate: durations are divided by it (2 speaks twice as fast).");
 ABSL_FLAG(int, batch_size, 16, "Utterances decoded together.");
 ABSL_FLAG(int, threads, 1, "LibTorch intra-op threads.");

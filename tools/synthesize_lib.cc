@@ -16,6 +16,8 @@
 #include "records/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
+#include "train/config.h"
+#include "train/feature_settings.h"
 #include "train/npy.h"
 #include "train/synthesizer.h"
 
@@ -27,22 +29,12 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 absl::StatusOr<features::LogMelOptions> FromManifest(const records::Manifest& m, const std::string& where, int n_mels) {
-  const records::FeatureSettings& f = m.features();
-  if (f.n_mels() != n_mels) {
+  if (m.features().n_mels() != n_mels) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": the manifest has ", f.n_mels(), " mel bins, the checkpoint ", n_mels));
+        absl::StrCat(where, ": the manifest has ", m.features().n_mels(), " mel bins, the checkpoint ", n_mels));
   }
-  features::LogMelOptions o;
-  if (f.sample_rate() > 0) o.sample_rate = f.sample_rate();
-  if (f.n_fft() > 0) o.n_fft = f.n_fft();
-  if (f.hop_length() > 0) o.hop_length = f.hop_length();
-  if (f.win_length() > 0) o.win_length = f.win_length();
-  o.n_mels = n_mels;
-  o.f_min = f.fmin();
-  if (f.fmax() > 0) o.f_max = f.fmax();
-  if (f.log_floor() > 0) o.log_floor = f.log_floor();
-  if (f.window() == "hamming_periodic") o.window = features::WindowType::kPeriodicHamming;
-  if (absl::Status s = o.Validate(); !s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
+  absl::StatusOr<features::LogMelOptions> o = train::LogMelOptionsFromSettings(m.features(), n_mels);
+  if (!o.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", o.status().message()));
   return o;
 }
 
@@ -57,8 +49,23 @@ std::string Shorten(const std::string& text) {
 
 }  // namespace
 
-absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string& data, const train::TrainConfig& config,
-                                                                int n_mels, std::string* source) {
+absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string& data,
+                                                                const records::FeatureSettings* checkpoint_features,
+                                                                const train::TrainConfig& config, int n_mels,
+                                                                std::string* source) {
+  if (checkpoint_features != nullptr) {
+    absl::StatusOr<features::LogMelOptions> o = train::LogMelOptionsFromSettings(*checkpoint_features, n_mels);
+    if (!o.ok()) return absl::InvalidArgumentError(absl::StrCat("checkpoint: ", o.status().message()));
+    *source = "feature settings from the checkpoint";
+    if (!data.empty()) {
+      absl::StatusOr<records::Manifest> m = records::ReadManifest(data);
+      if (!m.ok()) return m.status();
+      const std::string diff = train::FirstDifference(*checkpoint_features, m->features());
+      absl::StrAppend(source, diff.empty() ? absl::StrCat(" (the same as ", data, "'s)")
+                                           : absl::StrCat(" (", data, "'s differ and were not used: ", diff, ")"));
+    }
+    return o;
+  }
   if (!data.empty()) {
     absl::StatusOr<records::Manifest> m = records::ReadManifest(data);
     if (!m.ok()) return m.status();
@@ -125,7 +132,8 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
   if (!synth.ok()) return synth.status();
   const train::Synthesizer& s = **synth;
   std::string source;
-  absl::StatusOr<features::LogMelOptions> mel_options = ResolveFeatureSettings(o.data, s.config(), s.n_mels(), &source);
+  absl::StatusOr<features::LogMelOptions> mel_options =
+      ResolveFeatureSettings(o.data, s.feature_settings(), s.config(), s.n_mels(), &source);
   if (!mel_options.ok()) return mel_options.status();
   err << source << "\n";
   features::GriffinLimOptions gl;

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "features/log_mel.h"
+#include "records/manifest.pb.h"
 #include "train/train_config.pb.h"
 
 namespace lightspeech::tools {
@@ -30,12 +31,16 @@ struct SynthesizeOptions {
   int griffin_lim_iterations = 32;
 };
 
-// The feature settings Griffin-Lim needs (sample rate, FFT, hop, mel band edges), which checkpoints
-// do not record: from the manifest at `data` when given; else from the checkpoint's training data
-// (config.data.data_dir) when its manifest is still there; else the DESIGN.md defaults with n_mels
-// bins. `*source` says which. Fails (InvalidArgument) when the chosen manifest's n_mels differs from
-// the checkpoint's, naming both, or with ReadManifest's error for an unreadable `data`.
+// The feature settings Griffin-Lim needs (sample rate, FFT, hop, mel band edges): the checkpoint's
+// own (`checkpoint_features`; null for a checkpoint written before checkpoints recorded them) first;
+// for such an old checkpoint, the manifest at `data` when given, else the checkpoint's training data's
+// (config.data.data_dir) when its manifest is still there, else the DESIGN.md defaults with n_mels
+// bins. `*source` says which (and, when `data` is given with a checkpoint that has its own, whether
+// the manifest's differ; the checkpoint's are used). Fails (InvalidArgument) when the chosen
+// settings' n_mels differs from the checkpoint's, naming both, or with ReadManifest's error for an
+// unreadable `data`.
 absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string& data,
+                                                                const records::FeatureSettings* checkpoint_features,
                                                                 const train::TrainConfig& config, int n_mels,
                                                                 std::string* source);
 

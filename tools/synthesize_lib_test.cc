@@ -11,6 +11,7 @@
 #include "records/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
+#include "train/checkpoint.h"
 #include "train/synthesizer_testing.h"
 
 namespace lightspeech::tools {
@@ -40,7 +41,7 @@ TEST(NumberedPathTest, BeforeTheExtension) {
 TEST(ResolveFeatureSettingsTest, DefaultsManifestAndMismatch) {
   std::string source;
   train::TrainConfig config;
-  absl::StatusOr<features::LogMelOptions> d = ResolveFeatureSettings("", config, 80, &source);
+  absl::StatusOr<features::LogMelOptions> d = ResolveFeatureSettings("", nullptr, config, 80, &source);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->sample_rate, 22050);
   EXPECT_EQ(d->hop_length, 256);
@@ -64,7 +65,7 @@ TEST(ResolveFeatureSettingsTest, DefaultsManifestAndMismatch) {
   ASSERT_TRUE(records::WriteManifest(dir, m).ok());
   // From the checkpoint's data_dir when no --data is given.
   config.mutable_data()->set_data_dir(dir);
-  absl::StatusOr<features::LogMelOptions> r = ResolveFeatureSettings("", config, 40, &source);
+  absl::StatusOr<features::LogMelOptions> r = ResolveFeatureSettings("", nullptr, config, 40, &source);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->sample_rate, 16000);
   EXPECT_EQ(r->n_fft, 512);
@@ -73,9 +74,46 @@ TEST(ResolveFeatureSettingsTest, DefaultsManifestAndMismatch) {
   EXPECT_EQ(r->f_max, 7000);
   EXPECT_EQ(source, "feature settings from the checkpoint's training data " + dir);
 
-  absl::StatusOr<features::LogMelOptions> bad = ResolveFeatureSettings(dir, train::TrainConfig(), 80, &source);
+  absl::StatusOr<features::LogMelOptions> bad = ResolveFeatureSettings(dir, nullptr, train::TrainConfig(), 80, &source);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), dir + ": the manifest has 40 mel bins, the checkpoint 80");
+}
+
+TEST(ResolveFeatureSettingsTest, TheCheckpointsOwnComeFirst) {
+  records::FeatureSettings own;
+  own.set_sample_rate(16000);
+  own.set_n_fft(512);
+  own.set_hop_length(160);
+  own.set_win_length(400);
+  own.set_n_mels(40);
+  own.set_fmax(8000);
+  // A data folder of the checkpoint's config whose manifest says otherwise is not consulted.
+  const std::string dir = Dir("corpus_other");
+  records::Manifest m;
+  m.set_format_version(records::kManifestFormatVersion);
+  *m.mutable_features() = own;
+  m.mutable_features()->set_hop_length(200);
+  ASSERT_TRUE(records::WriteManifest(dir, m).ok());
+  train::TrainConfig config;
+  config.mutable_data()->set_data_dir(dir);
+  std::string source;
+  absl::StatusOr<features::LogMelOptions> r = ResolveFeatureSettings("", &own, config, 40, &source);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->sample_rate, 16000);
+  EXPECT_EQ(r->hop_length, 160);
+  EXPECT_EQ(r->win_length, 400);
+  EXPECT_EQ(source, "feature settings from the checkpoint");
+  // An explicit --data is compared, not used.
+  r = ResolveFeatureSettings(dir, &own, config, 40, &source);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->hop_length, 160);
+  EXPECT_EQ(source, "feature settings from the checkpoint (" + dir + "'s differ and were not used: hop_length: 160 vs 200)");
+  m.mutable_features()->set_hop_length(160);
+  ASSERT_TRUE(records::WriteManifest(dir, m).ok());
+  ASSERT_TRUE(ResolveFeatureSettings(dir, &own, config, 40, &source).ok());
+  EXPECT_EQ(source, "feature settings from the checkpoint (the same as " + dir + "'s)");
+  EXPECT_EQ(ResolveFeatureSettings("", &own, config, 80, &source).status(),
+            absl::InvalidArgumentError("checkpoint: the feature settings have 40 mel bins, the model 80"));
 }
 
 TEST(RunSynthesizeTest, TextToWavPngAndNpy) {
@@ -101,6 +139,35 @@ TEST(RunSynthesizeTest, TextToWavPngAndNpy) {
   EXPECT_TRUE(absl::StrContains(out.str(), "12 symbols, 60 frames, 0.70 s of audio")) << out.str();
   EXPECT_TRUE(absl::StrContains(out.str(), "real-time factor")) << out.str();
   EXPECT_TRUE(absl::StrContains(err.str(), "feature settings: the DESIGN.md defaults")) << err.str();
+}
+
+// A checkpoint that records its data's feature settings: Griffin-Lim uses its rate and hop.
+TEST(RunSynthesizeTest, UsesTheCheckpointsFeatureSettings) {
+  const std::string dir = Dir("own_settings");
+  const std::string path = TinyCheckpoint(dir);
+  absl::StatusOr<train::Checkpoint> c = train::ReadCheckpoint(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  records::FeatureSettings* f = c->mutable_features();
+  f->set_sample_rate(16000);
+  f->set_n_fft(512);
+  f->set_hop_length(160);
+  f->set_win_length(512);
+  f->set_n_mels(train::testing::kTinyMels);
+  f->set_fmax(8000);
+  ASSERT_TRUE(train::WriteCheckpoint(*c, path).ok());
+  SynthesizeOptions o;
+  o.checkpoint = path;
+  o.text = "Hello there!";
+  o.out = dir + "/hello.wav";
+  o.griffin_lim_iterations = 2;
+  std::ostringstream out, err;
+  absl::Status s = RunSynthesize(o, out, err);
+  ASSERT_TRUE(s.ok()) << s << err.str();
+  absl::StatusOr<features::Audio> audio = features::ReadAudio(o.out, 16000);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.source_sample_rate, 16000);
+  EXPECT_EQ(audio->stats.source_frames, (12 * kFramesPerToken - 1) * 160);
+  EXPECT_TRUE(absl::StrContains(err.str(), "feature settings from the checkpoint\n")) << err.str();
 }
 
 TEST(RunSynthesizeTest, TextFileNumbersOutputsByLineAndWarns) {

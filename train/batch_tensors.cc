@@ -27,7 +27,7 @@ absl::Status CheckLengths(const char* what, const std::vector<int64_t>& lengths,
   return absl::OkStatus();
 }
 
-absl::Status CheckBatch(const HostBatch& b) {
+absl::Status CheckBatch(const HostBatch& b, int64_t min_length) {
   if (b.batch_size < 0 || b.max_tokens < 0 || b.max_frames < 0 || b.n_mels < 0) {
     return absl::InvalidArgumentError("ToTensors: negative batch dimensions");
   }
@@ -41,6 +41,19 @@ absl::Status CheckBatch(const HostBatch& b) {
         CheckLengths("token_lengths", b.token_lengths, N),
         CheckLengths("frame_lengths", b.frame_lengths, T)}) {
     if (!s.ok()) return s;
+  }
+  if (min_length <= 0) return absl::OkStatus();
+  if (B == 0 || M == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ToTensors: empty batch (", B, " utterances, ", M, " mel bins)"));
+  }
+  for (int64_t i = 0; i < B; ++i) {
+    if (b.token_lengths[i] < min_length || b.frame_lengths[i] < min_length) {
+      const std::string id = i < static_cast<int64_t>(b.ids.size()) ? b.ids[i] : absl::StrCat("#", i);
+      return absl::InvalidArgumentError(absl::StrCat("ToTensors: utterance '", id, "' has ", b.token_lengths[i],
+                                                     " tokens and ", b.frame_lengths[i], " frames, need >= ",
+                                                     min_length, " of each"));
+    }
   }
   return absl::OkStatus();
 }
@@ -61,8 +74,9 @@ torch::Tensor LengthMask(const torch::Tensor& lengths, int64_t max_length) {
 
 }  // namespace
 
-absl::StatusOr<TensorBatch> ToTensors(const HostBatch& batch, torch::Device device) {
-  if (absl::Status s = CheckBatch(batch); !s.ok()) return s;
+absl::StatusOr<TensorBatch> ToTensors(const HostBatch& batch, torch::Device device,
+                                      const ToTensorsOptions& options) {
+  if (absl::Status s = CheckBatch(batch, options.min_length); !s.ok()) return s;
   const int64_t B = batch.batch_size, N = batch.max_tokens, T = batch.max_frames, M = batch.n_mels;
   try {
     const bool cuda = device.is_cuda();

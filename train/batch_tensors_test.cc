@@ -87,6 +87,26 @@ TEST(BatchTensorsTest, InconsistentBatchIsRejected) {
             absl::InvalidArgumentError("ToTensors: frame_lengths[1] = 5 is outside [0, 4]"));
 }
 
+TEST(BatchTensorsTest, MinLengthRejectsEmptyUtterancesAndBatches) {
+  ToTensorsOptions at_least_one;
+  at_least_one.min_length = 1;
+  HostBatch b = SmallBatch(false);
+  EXPECT_TRUE(ToTensors(b, torch::kCPU, at_least_one).ok());
+  b.token_lengths[1] = 0;
+  EXPECT_TRUE(ToTensors(b, torch::kCPU).ok());  // allowed by default
+  EXPECT_EQ(ToTensors(b, torch::kCPU, at_least_one).status(),
+            absl::InvalidArgumentError("ToTensors: utterance 'b' has 0 tokens and 2 frames, need >= 1 of each"));
+  b = SmallBatch(false);
+  b.frame_lengths[0] = 0;
+  b.ids.clear();
+  EXPECT_EQ(ToTensors(b, torch::kCPU, at_least_one).status(),
+            absl::InvalidArgumentError("ToTensors: utterance '#0' has 3 tokens and 0 frames, need >= 1 of each"));
+  HostBatch empty;
+  empty.n_mels = 80;
+  EXPECT_EQ(ToTensors(empty, torch::kCPU, at_least_one).status(),
+            absl::InvalidArgumentError("ToTensors: empty batch (0 utterances, 80 mel bins)"));
+}
+
 // Runs the pinned-memory, non_blocking path where a GPU is present; elsewhere checks the refusal.
 TEST(BatchTensorsTest, CudaPath) {
   const HostBatch b = SmallBatch(true);

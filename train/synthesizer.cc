@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -52,6 +53,7 @@ struct Synthesizer::State {
   SynthesizerOptions options;
   TrainConfig config;
   records::SymbolTable table;
+  std::optional<records::FeatureSettings> features;  // absent in older checkpoints
   int n_mels = 0;
   int64_t step = 0;
   torch::Device device{torch::kCPU};
@@ -84,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   s->options = options;
   s->config = c.config();
   s->table = c.symbols();
+  if (c.has_features()) s->features = c.features();
   s->n_mels = c.n_mels();
   s->step = c.step();
   s->device = *device;
@@ -262,6 +265,9 @@ absl::StatusOr<SynthesisResult> Synthesizer::Synthesize(
 }
 
 const records::SymbolTable& Synthesizer::symbol_table() const { return s_->table; }
+const records::FeatureSettings* Synthesizer::feature_settings() const {
+  return s_->features.has_value() ? &*s_->features : nullptr;
+}
 const TrainConfig& Synthesizer::config() const { return s_->config; }
 int Synthesizer::n_mels() const { return s_->n_mels; }
 int64_t Synthesizer::step() const { return s_->step; }

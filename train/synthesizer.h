@@ -86,6 +86,9 @@ class Synthesizer {
                                                     double speed = 1.0) const;
 
   const records::SymbolTable& symbol_table() const;
+  // The training data's feature settings as the checkpoint records them (sample rate, FFT, hop, mel
+  // band: what Griffin-Lim needs); null for a checkpoint written before checkpoints had them.
+  const records::FeatureSettings* feature_settings() const;
   const TrainConfig& config() const;
   int n_mels() const;
   int64_t step() const;  // the checkpoint's optimizer step

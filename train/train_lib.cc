@@ -53,6 +53,11 @@ absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, M
       Trainer::Create(*config, manifest->symbols(), n_mels, k, flags.device, (*dist)->is_main() ? sink : nullptr,
                       flags.log_path, dist->get());
   if (!trainer.ok()) return trainer.status();
+  if (manifest->has_features()) {
+    if (absl::Status s = (*trainer)->SetFeatureSettings(manifest->features()); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(config->data().data_dir(), ": ", s.message()));
+    }
+  }
   if (!flags.resume.empty()) {
     std::string path = flags.resume;
     if (flags.resume == "latest") {

@@ -57,8 +57,8 @@ struct DataShare {
 using DataOpener = std::function<absl::StatusOr<DataSources>(const TrainConfig& config, const DataPosition& start,
                                                              const DataShare& share)>;
 
-// Resolves the configuration, reads DATA/manifest.pbtxt (symbol table, n_mels, and K from the
-// longest reference duration, else 24), joins the data-parallel group described by the environment
+// Resolves the configuration, reads DATA/manifest.pbtxt (symbol table, n_mels, K from the
+// longest reference duration, else 24, and the feature settings that checkpoints record), joins the data-parallel group described by the environment
 // (RANK, WORLD_SIZE, ...: train/distributed.h; none set: one process), creates the trainer,
 // resumes when asked, opens this process's share of the data at the trainer's position and trains
 // to config.steps. `sink` may be null and is used by rank 0 only. Fails on any of those steps with

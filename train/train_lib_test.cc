@@ -70,7 +70,8 @@ TEST(TrainLibTest, MissingDataFolderIsNamed) {
 
 TEST(TrainLibTest, TrainsThenResumesFromLatest) {
   TrainFlags f = TinyFlags("run");
-  ASSERT_TRUE(records::WriteSyntheticCorpus(f.data, 6, 1, 0.2).ok());
+  absl::StatusOr<records::Manifest> manifest = records::WriteSyntheticCorpus(f.data, 6, 1, 0.2);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
   std::vector<DataPosition> opened_at;
   DataOpener open = [&](const TrainConfig& config, const DataPosition& start,
                         const DataShare&) -> absl::StatusOr<DataSources> {
@@ -96,6 +97,10 @@ TEST(TrainLibTest, TrainsThenResumesFromLatest) {
   absl::StatusOr<Checkpoint> c = ReadCheckpoint(*latest);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->symbols().symbols(0), "_");  // the manifest's table
+  // and the manifest's feature settings
+  ASSERT_TRUE(c->has_features());
+  EXPECT_GT(c->features().sample_rate(), 0);
+  EXPECT_EQ(c->features().SerializeAsString(), manifest->features().SerializeAsString());
 }
 
 }  // namespace

@@ -9,12 +9,15 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "features/audio.h"
+#include "features/griffin_lim.h"
 #include "features/mel_image.h"
 #include "model/acoustic_model.h"
 #include "model/aligner.h"
@@ -32,6 +35,7 @@
 #include "train/compat.h"
 #include "train/config.h"
 #include "train/distributed.h"
+#include "train/feature_settings.h"
 #include "train/model_factory.h"
 
 namespace lightspeech::train {
@@ -58,23 +62,11 @@ constexpr double kPi = 3.14159265358979323846;
 // A HostBatch on a device (pinned memory and non-blocking copies on CUDA, train/batch_tensors.h).
 using Tensors = TensorBatch;
 
+// Every utterance needs at least one token and one frame.
 absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Device& device) {
-  const int64_t B = b.batch_size, N = b.max_tokens, T = b.max_frames, M = b.n_mels;
-  if (B <= 0 || N <= 0 || T <= 0 || M <= 0 || static_cast<int64_t>(b.tokens.size()) != B * N ||
-      static_cast<int64_t>(b.mel.size()) != B * T * M || static_cast<int64_t>(b.token_lengths.size()) != B ||
-      static_cast<int64_t>(b.frame_lengths.size()) != B ||
-      (b.has_durations() && static_cast<int64_t>(b.durations.size()) != B * N)) {
-    return absl::InvalidArgumentError(absl::StrCat("batch of ", B, " x ", N, " tokens, ", T, " x ", M,
-                                                   " mel has inconsistent sizes"));
-  }
-  for (int64_t i = 0; i < B; ++i) {
-    if (b.token_lengths[i] < 1 || b.token_lengths[i] > N || b.frame_lengths[i] < 1 || b.frame_lengths[i] > T) {
-      return absl::InvalidArgumentError(absl::StrCat("batch utterance '", i < static_cast<int64_t>(b.ids.size()) ? b.ids[i] : "",
-                                                     "': ", b.token_lengths[i], " tokens, ", b.frame_lengths[i],
-                                                     " frames (need >= 1 of each)"));
-    }
-  }
-  return ToTensors(b, device);
+  ToTensorsOptions options;
+  options.min_length = 1;
+  return ToTensors(b, device, options);
 }
 
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
@@ -116,6 +108,31 @@ std::string FormatDuration(double seconds) {
   if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
   if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
   return absl::StrFormat("%ds", s);
+}
+
+// Griffin-Lim iterations of the validation audio by default: 8 cost about 0.35 s for a 2.3 s clip in
+// a fastbuild binary on a busy 2-core machine (32: 1.3 s), docs/BENCHMARKS.md "trainer".
+constexpr int kValidationAudioIterations = 8;
+
+// The validation example's predicted log-mel [frames][mel.n_mels] as speech: Griffin-Lim with
+// `iterations`, scaled down to a 0.99 peak when louder (as //tools:synthesize does), sent to `sink`
+// as a 16-bit wav. Fails with Griffin-Lim's or the sink's error.
+absl::Status AddValidationAudio(MetricsSink& sink, int64_t step, const features::LogMelOptions& mel, int iterations,
+                                const std::vector<float>& log_mel, int64_t frames) {
+  features::GriffinLimOptions options;
+  options.iterations = iterations;
+  absl::StatusOr<features::GriffinLim> vocoder = features::GriffinLim::Create(mel, options);
+  if (!vocoder.ok()) return vocoder.status();
+  absl::StatusOr<std::vector<float>> audio = vocoder->Synthesize(log_mel, frames);
+  if (!audio.ok()) return audio.status();
+  float peak = 0;
+  for (float x : *audio) peak = std::max(peak, std::abs(x));
+  if (peak > 0.99f) {
+    for (float& x : *audio) x *= 0.99f / peak;
+  }
+  absl::StatusOr<std::string> wav = features::EncodeWav16(*audio, mel.sample_rate);
+  if (!wav.ok()) return wav.status();
+  return sink.AddAudioWav("val/audio_predicted", step, *wav, mel.sample_rate, static_cast<int64_t>(audio->size()));
 }
 
 }  // namespace
@@ -167,6 +184,7 @@ struct Trainer::State {
   records::SymbolTable symbols;
   int n_mels = 0;
   int max_duration = 0;
+  std::optional<records::FeatureSettings> features;  // the corpus's (SetFeatureSettings), for checkpoints
   torch::Device device{torch::kCPU};
   MetricsSink* sink = nullptr;
   std::string run_dir, checkpoint_dir, log_path;
@@ -289,6 +307,13 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   return t;
 }
 
+absl::Status Trainer::SetFeatureSettings(const records::FeatureSettings& settings) {
+  absl::StatusOr<features::LogMelOptions> usable = LogMelOptionsFromSettings(settings, s_->n_mels);
+  if (!usable.ok()) return absl::InvalidArgumentError(absl::StrCat("Trainer: ", usable.status().message()));
+  s_->features = settings;
+  return absl::OkStatus();
+}
+
 absl::Status Trainer::Restore(const std::string& path) {
   LS_ASSIGN_OR_RETURN(const Checkpoint c, ReadCheckpoint(path));
   const std::string symbols_diff = FirstDifference(c.symbols(), s_->symbols);
@@ -346,8 +371,16 @@ absl::Status Trainer::Restore(const std::string& path) {
   s_->position.epoch = c.data_position().epoch();
   s_->position.batch_in_epoch = c.data_position().batch_in_epoch();
   const std::string other = FirstDifference(c.config(), s_->config);
+  std::string features_note;
+  if (c.has_features() && !s_->features.has_value()) {
+    s_->features = c.features();
+  } else if (c.has_features()) {
+    const std::string diff = FirstDifference(c.features(), *s_->features);
+    if (!diff.empty()) features_note = absl::StrCat("; the data's feature settings differ from the checkpoint's: ", diff);
+  }
   s_->Log(absl::StrCat("resumed from ", path, " at step ", s_->step, ", data epoch ", s_->position.epoch, " batch ",
-                       s_->position.batch_in_epoch, other.empty() ? "" : absl::StrCat("; first changed field: ", other)));
+                       s_->position.batch_in_epoch, other.empty() ? "" : absl::StrCat("; first changed field: ", other),
+                       features_note));
   return absl::OkStatus();
 }
 
@@ -362,6 +395,7 @@ absl::Status Trainer::SaveCheckpoint() {
   c.set_n_mels(s_->n_mels);
   c.set_max_duration(s_->max_duration);
   c.set_world_size(s_->world_size);
+  if (s_->features.has_value()) *c.mutable_features() = *s_->features;
   c.mutable_data_position()->set_epoch(s_->position.epoch);
   c.mutable_data_position()->set_batch_in_epoch(s_->position.batch_in_epoch);
   LS_RETURN_IF_ERROR(SaveModule(*s_->model, &c));
@@ -1124,7 +1158,9 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
       window_steps = 0;
     }
     if (validation != nullptr && c.validate_every() > 0 && step % c.validate_every() == 0) {
+      const Clock::time_point validation_start = Clock::now();
       LS_ASSIGN_OR_RETURN(const ValidationResult v, Validate(*validation));
+      const double validation_seconds = std::chrono::duration<double>(Clock::now() - validation_start).count();
       LS_RETURN_IF_ERROR(s.Scalar("val/mel_loss", v.mel_loss));
       std::string line = absl::StrFormat("step %d validation: %d batches, mel_loss=%.6g", step, v.batches, v.mel_loss);
       if (v.alignment_mae >= 0) {
@@ -1135,6 +1171,7 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
         LS_RETURN_IF_ERROR(s.Scalar("val/duration_mae_frames", v.duration_mae));
         absl::StrAppendFormat(&line, " duration_mae_frames=%.4g", v.duration_mae);
       }
+      absl::StrAppendFormat(&line, " (%.3f s)", validation_seconds);
       s.Log(line);
       if (s.sink != nullptr && v.example_frames > 0) {
         features::MelImageOptions image;
@@ -1147,6 +1184,17 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
         LS_ASSIGN_OR_RETURN(const std::string target, features::RenderMelPng(v.example_target, v.example_frames, s.n_mels,
                                                                              v.example_reference_marks, {}, image));
         LS_RETURN_IF_ERROR(s.sink->AddImagePng("val/mel_target", step, target, width, height));
+        if (c.validation_audio_iterations() >= 0 && v.example_frames >= 2) {
+          const Clock::time_point audio_start = Clock::now();
+          LS_ASSIGN_OR_RETURN(const features::LogMelOptions mel,
+                              LogMelOptionsFromSettings(s.features.value_or(records::FeatureSettings()), s.n_mels));
+          LS_RETURN_IF_ERROR(AddValidationAudio(*s.sink, step, mel,
+                                                c.validation_audio_iterations() > 0 ? c.validation_audio_iterations()
+                                                                                     : kValidationAudioIterations,
+                                                v.example_prediction, v.example_frames));
+          s.Log(absl::StrFormat("step %d validation audio: %d frames, %.3f s", step, v.example_frames,
+                                std::chrono::duration<double>(Clock::now() - audio_start).count()));
+        }
       }
     }
     if ((c.checkpoint_every() > 0 && step % c.checkpoint_every() == 0) || step == total) {

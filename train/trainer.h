@@ -88,12 +88,20 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // The corpus's preprocessing feature settings (its manifest's `features`): written into every
+  // checkpoint and used by the validation audio's Griffin-Lim. Without them the audio uses the
+  // DESIGN.md defaults with n_mels bins and checkpoints carry none (unless restored from one that
+  // does). Fails (InvalidArgument) when their n_mels differs from the trainer's or no log-mel
+  // extractor can use them.
+  absl::Status SetFeatureSettings(const records::FeatureSettings& settings);
+
   // Continues from a checkpoint: model, optimizers, torch RNG states, step, data position and the
   // trainer's own state. Fails (FailedPrecondition) before changing anything when the checkpoint
   // belongs to another model configuration, method, symbol table, n_mels or K, naming the field
   // ("checkpoint config differs: model.encoder_dim: 64 vs 32") or tensor, or was written by a run
   // with another number of processes; other fields (learning
-  // rate, steps, ...) may change between runs and are noted in the text log.
+  // rate, steps, ...) may change between runs and are noted in the text log, as are feature
+  // settings that differ from SetFeatureSettings' (those stay; without them the checkpoint's are taken).
   absl::Status Restore(const std::string& checkpoint_path);
 
   // Trains until config.steps optimizer steps; `train` must already be at data_position() (a loader
@@ -101,7 +109,8 @@ class Trainer {
   // is given (a pass ends at OutOfRange or after config.validation_batches; the next pass calls
   // Next() again, so a source must restart after OutOfRange), sending its scalars and, as PNG
   // pictures, the first utterance's predicted mel (method's token boundaries in red, reference in
-  // white) and target mel. Checkpoints every
+  // white) and target mel, and that predicted mel as a 16-bit wav by Griffin-Lim
+  // ("val/audio_predicted", config.validation_audio_iterations). Checkpoints every
   // config.checkpoint_every steps and at the end, keeping the last config.keep_checkpoints.
   // Fails on a loader error, a batch the method cannot use (ORACLE without reference durations,
   // other n_mels), a non-finite loss or gradient norm (InvalidArgument naming the step and every
