@@ -88,16 +88,21 @@ TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) 
   Batch batch = MakeBatch();
   torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
   torch::Tensor mel = torch::randn({3, 20, 80});
-  auto a = (*model)->AdvanceLogits(enc, mel);
+  torch::Tensor mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->sizes(), (std::vector<int64_t>{3, 20, 7}));
-  // The last column (no next token) is the bias alone, zero at initialization; the others vary.
-  EXPECT_LT(a->select(2, 6).abs().max().item<double>(), 1e-6);
+  // The last column has no next token: only the diagonal term, lag = (t + 0.5) N_b / T_b - 6.5
+  // with the initial weight 1 and bias 0 (utterance 0: N_b = 7 real tokens, T_b = 20 frames).
+  const int64_t n0 = batch.mask[0].sum().item<int64_t>();
+  for (int64_t t : {0, 9, 19}) {
+    EXPECT_NEAR((*a)[0][t][6].item<double>(), (t + 0.5) * n0 / 20.0 - 6.5, 1e-5) << t;
+  }
   EXPECT_GT(a->slice(2, 0, 6).abs().max().item<double>(), 1e-3);
   // A model without the head refuses.
   auto plain = AcousticModel::Create(Options());
   ASSERT_TRUE(plain.ok());
-  EXPECT_EQ((*plain)->AdvanceLogits(enc, mel).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*plain)->AdvanceLogits(enc, batch.mask, mel, mel_mask).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {

@@ -37,17 +37,24 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
     frame_mel_in_ = register_module("frame_mel_in", torch::nn::Linear(options.n_mels, options.attention_dim));
     frame_mel_key_ = register_module("frame_mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
     frame_bias_ = register_parameter("frame_bias", torch::zeros({1}));
+    frame_lag_weight_ = register_parameter("frame_lag_weight", torch::ones({1}));
   }
 }
 
-torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& mel) {
+torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
+                                                const torch::Tensor& mel, const torch::Tensor& mel_mask) {
   TORCH_CHECK(options_.per_frame, "DurationPolicy::AdvanceLogits needs options.per_frame");
   torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(ApplyLinear(frame_mel_in_, mel)));  // [B, T, A]
   torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
   torch::Tensor sim = torch::matmul(keys, q.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim));
   // sim(t, n + 1) - sim(t, n); the last column has no next token.
   torch::Tensor next = torch::cat({sim.slice(2, 1), sim.slice(2, -1)}, 2);
-  return next - sim + frame_bias_;
+  const torch::Tensor n_len = token_mask.sum(1).to(sim.scalar_type()).view({-1, 1, 1});         // [B, 1, 1]
+  const torch::Tensor t_len = mel_mask.sum(1).to(sim.scalar_type()).clamp_min(1).view({-1, 1, 1});  // [B, 1, 1]
+  const torch::Tensor t = torch::arange(mel.size(1), sim.options()).view({1, -1, 1}) + 0.5;
+  const torch::Tensor n = torch::arange(encodings.size(1), sim.options()).view({1, 1, -1}) + 0.5;
+  const torch::Tensor lag = t * n_len / t_len - n;  // [B, T, N]
+  return next - sim + frame_lag_weight_ * lag + frame_bias_;
 }
 
 torch::Tensor DurationPolicyImpl::forward(const torch::Tensor& encodings, const torch::Tensor& token_mask,

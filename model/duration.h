@@ -38,16 +38,19 @@ class DurationPolicyImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel = {},
                         const torch::Tensor& mel_mask = {});
   // The per-frame head (options.per_frame): the logit of advancing from token n to n + 1 at frame t,
-  // sim(t, n + 1) - sim(t, n) + bias, where sim is a scaled dot product of projected token
-  // encodings and projected mel frames; [B, T, N] (column N - 1 is the bias alone). encodings
-  // [B, N, C], mel [B, T, M]; masks are not needed (padded entries are never read by the sampler).
-  torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& mel);
+  //   sim(t, n + 1) - sim(t, n) + w * lag(t, n) + bias,
+  // where sim is a scaled dot product of projected token encodings and projected mel frames, and
+  // lag(t, n) = (t + 0.5) N_b / T_b - (n + 0.5) is how many tokens the walk is behind the diagonal
+  // (the walk's state is (t, n); w starts at 1 and is learned). [B, T, N]; column N - 1 has no next
+  // token (sim terms 0). encodings [B, N, C], token_mask [B, N], mel [B, T, M], mel_mask [B, T].
+  torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,
+                              const torch::Tensor& mel_mask);
   const DurationPolicyOptions& options() const { return options_; }
 
  private:
   DurationPolicyOptions options_;
   torch::nn::Linear frame_query_{nullptr}, frame_mel_in_{nullptr}, frame_mel_key_{nullptr};
-  torch::Tensor frame_bias_;
+  torch::Tensor frame_bias_, frame_lag_weight_;
   torch::nn::Linear hidden_{nullptr}, out_{nullptr};
   torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
 };

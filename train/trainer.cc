@@ -83,7 +83,7 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
     }
     default: {
       if (model->options().policy.per_frame) {  // the greedy monotonic walk
-        LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.mel));
+        LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask));
         LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy,
                             rl::SampleMonotonicPaths(logits.to(torch::kFloat), b.token_lengths, b.frame_lengths,
                                                      torch::full({1, b.tokens.size(0), b.mel.size(1)}, 0.5f)));
@@ -629,7 +629,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
-  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.mel));
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask));
   adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
   std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
