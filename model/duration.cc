@@ -33,7 +33,10 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
     context_ = register_module("context", torch::nn::Linear(options.attention_dim, options.hidden_dim));
   }
   if (options.per_frame) {
-    frame_query_ = register_module("frame_query", torch::nn::Linear(options.input_dim, options.attention_dim));
+    // No bias: a query bias adds the same k_t . b to sim(t, n) and sim(t, n + 1), so it cancels in
+    // every advance logit; its gradient would be rounding noise that Adam turns into steps.
+    frame_query_ = register_module(
+        "frame_query", torch::nn::Linear(torch::nn::LinearOptions(options.input_dim, options.attention_dim).bias(false)));
     frame_mel_in_ = register_module("frame_mel_in", torch::nn::Linear(options.n_mels, options.attention_dim));
     frame_mel_key_ = register_module("frame_mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
     frame_bias_ = register_parameter("frame_bias", torch::zeros({1}));
