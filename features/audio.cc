@@ -40,6 +40,15 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+// The file's size in bytes (0 when unknown).
+sf_count_t FileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<sf_count_t>(st.st_size) : 0;
+}
+
+// Frames per read: 64 Ki frames, 256 KiB per channel.
+constexpr sf_count_t kReadChunkFrames = 1 << 16;
+
 }  // namespace
 
 AudioStats MeasureAudio(absl::Span<const float> samples) {
@@ -113,31 +122,44 @@ absl::StatusOr<Audio> ReadAudio(absl::string_view path_view, int target_rate) {
   }
   // Float files may exceed full scale; keep their values so clipping is visible.
   sf_command(file.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+  // Read in bounded chunks, mixing each to mono, so that a header that overstates the length costs
+  // no memory before the short read shows it: `mono` grows with what was actually read (reserved up
+  // to the file's size in bytes, which no uncompressed format's frame count exceeds).
   const int channels = info.channels;
-  std::vector<float> interleaved(static_cast<size_t>(info.frames) * channels);
-  const sf_count_t got = sf_readf_float(file.get(), interleaved.data(), info.frames);
+  const float scale = 1.0f / static_cast<float>(channels);
+  std::vector<float> chunk(static_cast<size_t>(kReadChunkFrames) * channels);
+  std::vector<float> mono;
+  mono.reserve(static_cast<size_t>(std::min<sf_count_t>(info.frames, FileSize(path))));
+  Audio audio;
+  sf_count_t got = 0;
+  while (got < info.frames) {
+    const sf_count_t want = std::min<sf_count_t>(kReadChunkFrames, info.frames - got);
+    const sf_count_t n = sf_readf_float(file.get(), chunk.data(), want);
+    if (n <= 0) break;
+    const absl::Span<const float> samples(chunk.data(), static_cast<size_t>(n) * channels);
+    const AudioStats part = MeasureAudio(samples);
+    audio.stats.peak = std::max(audio.stats.peak, part.peak);
+    audio.stats.clipped += part.clipped;
+    audio.stats.non_finite += part.non_finite;
+    for (sf_count_t i = 0; i < n; ++i) {
+      float sum = 0.0f;
+      for (int c = 0; c < channels; ++c) {
+        const float x = samples[static_cast<size_t>(i) * channels + c];
+        sum += std::isfinite(x) ? x : 0.0f;
+      }
+      mono.push_back(channels == 1 ? sum : sum * scale);
+    }
+    got += n;
+    if (n < want) break;
+  }
   if (got <= 0) {
     return absl::InternalError(absl::StrCat("read audio '", path,
                                             "': read failed: ", sf_strerror(file.get())));
   }
-  interleaved.resize(static_cast<size_t>(got) * channels);
-
-  Audio audio;
-  audio.stats = MeasureAudio(interleaved);
   audio.stats.source_sample_rate = info.samplerate;
   audio.stats.source_channels = channels;
   audio.stats.source_frames = got;
 
-  std::vector<float> mono(static_cast<size_t>(got));
-  const float scale = 1.0f / static_cast<float>(channels);
-  for (sf_count_t i = 0; i < got; ++i) {
-    float sum = 0.0f;
-    for (int c = 0; c < channels; ++c) {
-      const float x = interleaved[static_cast<size_t>(i) * channels + c];
-      sum += std::isfinite(x) ? x : 0.0f;
-    }
-    mono[i] = channels == 1 ? sum : sum * scale;
-  }
   auto resampled = Resample(mono, info.samplerate, target_rate);
   if (!resampled.ok()) {
     return absl::InternalError(

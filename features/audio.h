@@ -41,6 +41,8 @@ struct Audio {
 // Reads any file libsndfile can open (wav, flac, ogg, ...), at any rate and channel count, mixes the
 // channels to mono (mean), replaces NaN/Inf samples by 0 (counting them in `stats`) and resamples to
 // `target_rate` with libsoxr's high-quality setting (no resampling when the rates already agree).
+// Reads in chunks of 64 Ki frames, so memory follows the samples actually present, not the length a
+// header claims (a header that overstates it gives the samples that are there).
 // Fails with NotFound when the file does not exist, InvalidArgument when libsndfile cannot parse it
 // or it holds no samples or `target_rate` <= 0, and Internal when reading or resampling fails; every
 // message names the file.

@@ -183,5 +183,37 @@ TEST(AudioTest, WriteToMissingDirectoryFails) {
   EXPECT_NE(s.message().find("/nonexistent/dir/out.wav"), absl::string_view::npos);
 }
 
+// A FLAC header (STREAMINFO) claiming 2^36 - 1 frames for a 0.1 s file: ReadAudio used to allocate
+// frames x channels floats (256 GiB here) before reading; now it reads what is there.
+TEST(AudioTest, OverstatedLengthCostsNoMemory) {
+  const int rate = 16000;
+  std::vector<float> mono;
+  for (int i = 0; i < rate / 10; ++i) mono.push_back(0.3f * std::sin(2.0 * M_PI * 300.0 * i / rate));
+  const std::string path = TempPath("overstated.flac");
+  WriteFile(path, mono, rate, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr);
+  unsigned char head[26];
+  ASSERT_EQ(std::fread(head, 1, sizeof(head), f), sizeof(head));
+  ASSERT_EQ(std::string(reinterpret_cast<char*>(head), 4), "fLaC");
+  // STREAMINFO starts at byte 8; its 36-bit total-samples field is the low 4 bits of byte 21 and
+  // bytes 22-25.
+  head[21] |= 0x0F;
+  for (int i = 22; i < 26; ++i) head[i] = 0xFF;
+  std::fseek(f, 0, SEEK_SET);
+  ASSERT_EQ(std::fwrite(head, 1, sizeof(head), f), sizeof(head));
+  std::fclose(f);
+  SF_INFO info = {};
+  SNDFILE* check = sf_open(path.c_str(), SFM_READ, &info);
+  ASSERT_NE(check, nullptr);
+  sf_close(check);
+  ASSERT_EQ(info.frames, (sf_count_t{1} << 36) - 1);  // libsndfile believes the header
+  auto audio = ReadAudio(path, rate);
+  ASSERT_TRUE(audio.ok()) << audio.status();
+  EXPECT_EQ(audio->stats.source_frames, rate / 10);
+  EXPECT_EQ(audio->samples.size(), static_cast<size_t>(rate / 10));
+  EXPECT_NEAR(audio->stats.peak, 0.3f, 0.01f);
+}
+
 }  // namespace
 }  // namespace lightspeech::features

@@ -50,10 +50,25 @@ absl::Status SyncDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::FILE*> CreateNewFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(path, "cannot replace", errno);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(path, "cannot create", errno);
+  std::FILE* f = ::fdopen(fd, "wb");
+  if (f == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return ErrnoStatus(path, "cannot create", err);
+  }
+  return f;
+}
+
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
   const std::string partial = absl::StrCat(path, ".partial");
-  std::FILE* f = std::fopen(partial.c_str(), "wb");
-  if (f == nullptr) return ErrnoStatus(partial, "cannot create", errno);
+  absl::StatusOr<std::FILE*> created = CreateNewFile(partial);
+  if (!created.ok()) return created.status();
+  std::FILE* f = *created;
   bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
   int err = errno;
   if (ok && std::fflush(f) != 0) ok = false, err = errno;

@@ -3,6 +3,7 @@
 
 // Small POSIX file helpers shared by the writers and the command-line tools.
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,16 @@ namespace lightspeech::records {
 // full, quota, file too large) or Internal.
 absl::Status ErrnoStatus(const std::string& path, absl::string_view what, int err);
 
-// Writes `contents` to `path` atomically: to "<path>.partial", fsync, rename, fsync of the folder.
-// On failure the previous file at `path`, if any, is untouched and no partial file is left.
+// Creates `path` for writing as a new regular file: whatever is already under that name (a stale
+// partial file, a symlink placed there) is unlinked first, then the file is opened with O_CREAT |
+// O_EXCL | O_NOFOLLOW, so a write never follows a link out of the folder. Fails naming the path
+// (e.g. PermissionDenied, or Internal "File exists" when something re-creates the name meanwhile).
+absl::StatusOr<std::FILE*> CreateNewFile(const std::string& path);
+
+// Writes `contents` to `path` atomically: to "<path>.partial" (CreateNewFile), fsync, rename, fsync
+// of the folder. On failure the previous file at `path`, if any, is untouched and no partial file is
+// left. A symlink at `path` is replaced by the file (rename does not follow it); its target is
+// untouched.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
 // Reads a whole file. Fails naming the path.

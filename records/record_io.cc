@@ -147,9 +147,9 @@ ShardWriter::~ShardWriter() {
 
 absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::Create(const std::string& path) {
   std::string partial = absl::StrCat(path, kPartialSuffix);
-  std::FILE* f = std::fopen(partial.c_str(), "wb");
-  if (f == nullptr) return ErrnoStatus(partial, "cannot create", errno);
-  return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), f));
+  absl::StatusOr<std::FILE*> f = CreateNewFile(partial);  // never follows a symlink
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), *f));
 }
 
 absl::Status ShardWriter::Fail(absl::string_view what, int err) {

@@ -264,5 +264,43 @@ TEST(RecordIoTest, WriteFileAtomicallyReplacesWholeFile) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
 }
 
+// Symlinks placed in an output folder, under the final name or the ".partial" name, pointing
+// outside it: writers never write through them. The ".partial" link is unlinked before the file is
+// created (O_EXCL | O_NOFOLLOW), and the rename replaces a link under the final name by the file.
+TEST(RecordIoTest, SymlinksInTheOutputFolderAreReplacedNotFollowed) {
+  const std::string out = TempPath("links_out"), outside = TempPath("links_outside");
+  ASSERT_EQ(::mkdir(out.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
+  for (const char* name : {"victim_final", "victim_partial", "victim_shard", "victim_shard_partial"}) {
+    ASSERT_TRUE(WriteFileAtomically(absl::StrCat(outside, "/", name), "precious").ok());
+  }
+  ASSERT_EQ(::symlink((outside + "/victim_final").c_str(), (out + "/a.txt").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/victim_partial").c_str(), (out + "/b.txt.partial").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/victim_shard").c_str(), (out + "/s.tfrecord").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/victim_shard_partial").c_str(), (out + "/s.tfrecord.partial").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/new_file").c_str(), (out + "/c.txt.partial").c_str()), 0);  // dangling
+
+  ASSERT_TRUE(WriteFileAtomically(out + "/a.txt", "mine").ok());
+  ASSERT_TRUE(WriteFileAtomically(out + "/b.txt", "mine").ok());
+  ASSERT_TRUE(WriteFileAtomically(out + "/c.txt", "mine").ok());
+  auto w = ShardWriter::Create(out + "/s.tfrecord");
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE((*w)->Write("record").ok());
+  ASSERT_TRUE((*w)->Finish().ok());
+
+  for (const char* name : {"a.txt", "b.txt", "c.txt", "s.tfrecord"}) {
+    struct stat st;
+    ASSERT_EQ(::lstat(absl::StrCat(out, "/", name).c_str(), &st), 0) << name;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << name << " is not a regular file";
+  }
+  EXPECT_EQ(*ReadFile(out + "/a.txt"), "mine");
+  EXPECT_EQ(*ReadFile(out + "/b.txt"), "mine");
+  for (const char* name : {"victim_final", "victim_partial", "victim_shard", "victim_shard_partial"}) {
+    EXPECT_EQ(*ReadFile(absl::StrCat(outside, "/", name)), "precious") << name;
+  }
+  EXPECT_FALSE(Exists(outside + "/new_file"));
+  EXPECT_FALSE(Exists(out + "/b.txt.partial"));
+}
+
 }  // namespace
 }  // namespace lightspeech::records

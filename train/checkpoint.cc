@@ -101,27 +101,6 @@ absl::StatusOr<TensorProto> TensorToProto(const std::string& name, const torch::
   }
 }
 
-absl::Status ValidateTensorProto(const TensorProto& proto) {
-  const DTypeInfo* info = FindByProto(proto.dtype());
-  if (info == nullptr) {
-    return absl::DataLossError(absl::StrCat("checkpoint tensor '", proto.name(), "': unknown dtype ", proto.dtype()));
-  }
-  int64_t numel = 1;
-  for (int64_t d : proto.shape()) {
-    if (d < 0 || (d > 0 && numel > (int64_t{1} << 50) / d)) {
-      return absl::DataLossError(
-          absl::StrCat("checkpoint tensor '", proto.name(), "': bad shape ", ShapeString(ProtoShape(proto))));
-    }
-    numel *= d;
-  }
-  if (static_cast<int64_t>(proto.data().size()) != numel * info->itemsize) {
-    return absl::DataLossError(absl::StrCat("checkpoint tensor '", proto.name(), "': ", proto.data().size(),
-                                            " bytes, expected ", numel * info->itemsize, " for ", DType_Name(proto.dtype()),
-                                            " ", ShapeString(ProtoShape(proto))));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<torch::Tensor> TensorFromProto(const TensorProto& proto) {
   if (absl::Status s = ValidateTensorProto(proto); !s.ok()) return s;
   try {
@@ -304,23 +283,15 @@ absl::Status LoadTorchRng(const RngState& saved) {
 }
 
 absl::Status WriteCheckpoint(const Checkpoint& checkpoint, const std::string& path) {
-  std::string bytes;
-  if (!checkpoint.SerializeToString(&bytes)) {
-    return absl::InternalError(absl::StrCat(path, ": cannot serialize the checkpoint (over 2 GiB?)"));
-  }
-  return records::WriteFileAtomically(path, bytes);
+  absl::StatusOr<std::string> bytes = EncodeCheckpoint(checkpoint);
+  if (!bytes.ok()) return absl::Status(bytes.status().code(), absl::StrCat(path, ": ", bytes.status().message()));
+  return records::WriteFileAtomically(path, *bytes);
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
   absl::StatusOr<std::string> bytes = records::ReadFile(path);
   if (!bytes.ok()) return bytes.status();
-  Checkpoint c;
-  if (!c.ParseFromString(*bytes)) return absl::DataLossError(absl::StrCat(path, ": not a checkpoint (unparsable)"));
-  if (c.format_version() != kCheckpointFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint format version ", c.format_version(),
-                                                      ", this build reads ", kCheckpointFormatVersion));
-  }
-  return c;
+  return DecodeCheckpoint(*bytes, path);
 }
 
 std::string CheckpointPath(const std::string& dir, int64_t step) {

@@ -15,20 +15,15 @@
 #include "absl/status/statusor.h"
 #include "torch/torch.h"
 #include "train/checkpoint.pb.h"
+#include "train/checkpoint_format.h"
 
 namespace lightspeech::train {
-
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // A tensor (any device; float32/64, bfloat16, float16, int64/32, uint8 or bool) as a TensorProto:
 // copied to the CPU, contiguous, little-endian. Fails (InvalidArgument) on another dtype.
 absl::StatusOr<TensorProto> TensorToProto(const std::string& name, const torch::Tensor& tensor);
-
-// Checks a TensorProto before anything is allocated: a known dtype, non-negative dimensions, and
-// exactly product(shape) * itemsize bytes. Fails (DataLoss) naming the tensor.
-absl::Status ValidateTensorProto(const TensorProto& proto);
 
 // A validated TensorProto as a CPU tensor (owning its memory).
 absl::StatusOr<torch::Tensor> TensorFromProto(const TensorProto& proto);
@@ -67,13 +62,14 @@ absl::StatusOr<RngState> SaveTorchRng(const torch::Device& device);
 // Restores a state saved by SaveTorchRng into the default generator of its device.
 absl::Status LoadTorchRng(const RngState& state);
 
-// Serializes `checkpoint` and writes it atomically (temporary file, fsync, rename); on failure
-// (e.g. ResourceExhausted on a full disk) the previous file at `path` is untouched and no partial
-// file is left. The error names the path.
+// Serializes `checkpoint` with its integrity header (EncodeCheckpoint) and writes it atomically
+// (temporary file, fsync, rename); on failure (e.g. ResourceExhausted on a full disk) the previous
+// file at `path` is untouched and no partial file is left. The error names the path.
 absl::Status WriteCheckpoint(const Checkpoint& checkpoint, const std::string& path);
 
-// Reads and parses a checkpoint and checks its format version; fails (DataLoss) naming the path for
-// an unparsable file, (FailedPrecondition) for another format version.
+// Reads, checks and parses a checkpoint (DecodeCheckpoint): fails (DataLoss) naming the path and
+// what is wrong for a truncated, bit-flipped or unparsable file or an invalid tensor or config,
+// (FailedPrecondition) for another format version.
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
 
 // DIR/ckpt-<step, 8 digits>.pb.

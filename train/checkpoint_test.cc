@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "records/file_util.h"
 
@@ -183,8 +185,119 @@ TEST(CheckpointTest, FilesListPruneAndVersion) {
   EXPECT_EQ(ReadCheckpoint(dir + "/v99.pb").status().message(),
             dir + "/v99.pb: checkpoint format version 99, this build reads 1");
   ASSERT_TRUE(records::WriteFileAtomically(dir + "/bad.pb", "\xff\xff\xff").ok());
+  EXPECT_EQ(ReadCheckpoint(dir + "/bad.pb").status().message(),
+            dir + "/bad.pb: not a checkpoint (no integrity header, and not a version-1 checkpoint)");
+  ASSERT_TRUE(records::WriteFileAtomically(dir + "/bad.pb", "\x08\x01\xff\xff").ok());
   EXPECT_EQ(ReadCheckpoint(dir + "/bad.pb").status().message(), dir + "/bad.pb: not a checkpoint (unparsable)");
   EXPECT_EQ(LatestCheckpoint(TempDir("ckpt_empty")).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A small but complete checkpoint: model, AdamW state after one step, generator, config, symbols.
+Checkpoint FullCheckpoint() {
+  torch::manual_seed(4);
+  Tiny m(4);
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-2));
+  opt.zero_grad();
+  m(torch::randn({2, 3})).sum().backward();
+  opt.step();
+  Checkpoint c;
+  c.set_format_version(kCheckpointFormatVersion);
+  c.set_step(1);
+  c.set_n_mels(6);
+  c.set_max_duration(8);
+  c.set_world_size(1);
+  c.mutable_data_position()->set_batch_in_epoch(1);
+  EXPECT_TRUE(SaveModule(*m, &c).ok());
+  EXPECT_TRUE(SaveAdamW("model", opt, Params(*m), &c).ok());
+  absl::StatusOr<RngState> rng = SaveTorchRng(torch::kCPU);
+  EXPECT_TRUE(rng.ok());
+  *c.add_rng() = *rng;
+  c.mutable_config()->mutable_model()->set_preset(ModelConfig::LIGHT);
+  c.mutable_config()->set_aligner(TrainConfig::MAS);
+  c.mutable_config()->set_steps(10);
+  for (const char* s : {"_", "a", "b"}) c.mutable_symbols()->add_symbols(s);
+  return c;
+}
+
+// The integrity header turns every truncation and every single-bit flip of a checkpoint file into a
+// DataLoss error that names the file; none is read, none crashes. Exhaustive: each prefix and each
+// bit of the file (the test prints its size).
+TEST(CheckpointTest, EveryTruncationAndBitFlipIsDetected) {
+  const Checkpoint c = FullCheckpoint();
+  const std::string dir = TempDir("ckpt_damage");
+  const std::string path = dir + "/ckpt.pb";
+  ASSERT_TRUE(WriteCheckpoint(c, path).ok());
+  absl::StatusOr<std::string> bytes = records::ReadFile(path);
+  ASSERT_TRUE(bytes.ok());
+  absl::StatusOr<Checkpoint> back = DecodeCheckpoint(*bytes, path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), c.SerializeAsString());
+  EXPECT_FALSE(back->has_integrity());
+  const size_t n = bytes->size();
+  for (size_t cut = 0; cut < n; ++cut) {
+    absl::StatusOr<Checkpoint> r = DecodeCheckpoint(absl::string_view(*bytes).substr(0, cut), path);
+    ASSERT_FALSE(r.ok()) << "a prefix of " << cut << " bytes was read";
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+    ASSERT_TRUE(absl::StartsWith(r.status().message(), path + ": ")) << r.status();
+  }
+  std::string flipped = *bytes;
+  for (size_t bit = 0; bit < 8 * n; ++bit) {
+    flipped[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    absl::StatusOr<Checkpoint> r = DecodeCheckpoint(flipped, path);
+    flipped[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    ASSERT_FALSE(r.ok()) << "bit " << bit << " flipped was read";
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+    ASSERT_TRUE(absl::StartsWith(r.status().message(), path + ": ")) << r.status();
+  }
+  std::printf("%zu-byte checkpoint: %zu truncations and %zu bit flips refused\n", n, n, 8 * n);
+  EXPECT_EQ(DecodeCheckpoint(*bytes + "x", path).status().message(),
+            absl::StrCat(path, ": checkpoint has extra bytes: ", n - 15, " bytes after the header, the header says ",
+                         n - 16));
+  // Files on disk: the error names the file and says what is wrong.
+  ASSERT_TRUE(records::WriteFileAtomically(path, bytes->substr(0, n - 100)).ok());
+  EXPECT_EQ(ReadCheckpoint(path).status().message(),
+            absl::StrCat(path, ": checkpoint truncated: ", n - 116, " bytes after the header, the header says ", n - 16));
+  ASSERT_TRUE(records::WriteFileAtomically(path, bytes->substr(0, 10)).ok());
+  EXPECT_EQ(ReadCheckpoint(path).status().message(),
+            path + ": truncated checkpoint: 10 bytes, shorter than its 16-byte header");
+  const size_t in_tensor = bytes->find(c.tensors(0).data());
+  ASSERT_NE(in_tensor, std::string::npos);
+  flipped[in_tensor + 1] ^= 0x10;
+  ASSERT_TRUE(records::WriteFileAtomically(path, flipped).ok());
+  const std::string message(ReadCheckpoint(path).status().message());
+  EXPECT_TRUE(absl::StartsWith(message, absl::StrCat(path, ": corrupt checkpoint: CRC32C of the ", n - 16,
+                                                     " bytes after the header is ")))
+      << message;
+}
+
+// Files written before the integrity header existed (the bare message) are still read.
+TEST(CheckpointTest, FilesWithoutTheHeaderAreRead) {
+  const Checkpoint c = FullCheckpoint();
+  absl::StatusOr<Checkpoint> back = DecodeCheckpoint(c.SerializeAsString(), "old.pb");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), c.SerializeAsString());
+}
+
+// Validation before anything is allocated: names, steps, moments, the config.
+TEST(CheckpointTest, InvalidContentsAreNamed) {
+  const Checkpoint good = FullCheckpoint();
+  auto error = [](const Checkpoint& c) {
+    absl::StatusOr<std::string> bytes = EncodeCheckpoint(c);
+    EXPECT_TRUE(bytes.ok());
+    return std::string(DecodeCheckpoint(*bytes, "c.pb").status().message());
+  };
+  Checkpoint c = good;
+  *c.add_tensors() = c.tensors(0);
+  EXPECT_EQ(error(c), "c.pb: checkpoint tensors has two tensors named 'a.weight'");
+  c = good;
+  c.mutable_optimizers(0)->mutable_params(1)->mutable_exp_avg_sq()->add_shape(2);
+  EXPECT_EQ(error(c), "c.pb: checkpoint tensor 'a.bias.exp_avg_sq': 16 bytes, expected 32 for FLOAT32 [4, 2]");
+  c = good;
+  c.mutable_config()->mutable_model()->set_decoder_dim(1 << 20);
+  EXPECT_EQ(error(c), "c.pb: checkpoint config: TrainConfig: model widths must be <= 8192");
+  c = good;
+  c.set_step(-1);
+  EXPECT_EQ(error(c), "c.pb: checkpoint step -1 is negative");
 }
 
 // A write that runs out of space (RLIMIT_FSIZE in a forked child, the same EFBIG path as a full

@@ -218,6 +218,18 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
       m.aligner_channels() < 0 || m.aligner_attention_dim() < 0) {
     return Invalid("model sizes must be >= 0 (0 keeps the preset's)");
   }
+  // Upper bounds, so that a checkpoint's config cannot make the model built from it allocate
+  // without limit before its tensors are compared with the checkpoint's.
+  for (int32_t width : {m.encoder_dim(), m.gru_hidden(), m.decoder_dim(), m.policy_hidden(), m.predictor_hidden(),
+                        m.aligner_channels(), m.aligner_attention_dim()}) {
+    if (width > kMaxModelWidth) return Invalid(absl::StrCat("model widths must be <= ", kMaxModelWidth));
+  }
+  if (m.encoder_blocks() > kMaxModelBlocks || m.decoder_blocks() > kMaxModelBlocks) {
+    return Invalid(absl::StrCat("model blocks must be <= ", kMaxModelBlocks));
+  }
+  if (m.max_duration() > kMaxModelDuration) {
+    return Invalid(absl::StrCat("model.max_duration must be <= ", kMaxModelDuration));
+  }
   if (m.has_dropout() && (m.dropout() < 0 || m.dropout() >= 1)) return Invalid("model.dropout must be in [0, 1)");
   const RlConfig& rl = c.rl();
   if (rl.samples_per_utterance() < 0) return Invalid("rl.samples_per_utterance must be >= 0");

@@ -3,6 +3,7 @@
 
 // Loading, overriding, validating and saving a TrainConfig (train/train_config.proto). No LibTorch.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config);
 
 // Applies assignments in order; stops at the first failure.
 absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainConfig* config);
+
+// Upper bounds on model sizes (ValidateTrainConfig), far above any configuration in train/configs/.
+inline constexpr int32_t kMaxModelWidth = 8192;
+inline constexpr int32_t kMaxModelBlocks = 64;
+inline constexpr int32_t kMaxModelDuration = 4096;
 
 // Checks ranges and combinations; fails (InvalidArgument) naming the first bad field, e.g.
 // "TrainConfig: aligner must be RL, MAS or ORACLE".

@@ -51,6 +51,8 @@ absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolT
   c.set_format_version(kCheckpointFormatVersion);
   c.set_step(7);
   *c.mutable_config() = config;
+  // The config of the run that wrote step 7 (ReadCheckpoint validates it).
+  if (c.config().steps() <= 0) c.mutable_config()->set_steps(7);
   *c.mutable_symbols() = table;
   c.set_n_mels(kTinyMels);
   c.set_max_duration(kTinyMaxDuration);

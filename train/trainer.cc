@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -268,8 +269,15 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     }
     LS_RETURN_IF_ERROR(WriteResolvedConfig(s->config, s->run_dir));
     s->log_path = log_path.empty() ? s->run_dir + "/train.log" : log_path;
-    s->log = std::fopen(s->log_path.c_str(), "a");
-    if (s->log == nullptr) return records::ErrnoStatus(s->log_path, "cannot open the text log", errno);
+    // The default log inside the run folder never follows a symlink placed there (ELOOP).
+    const int log_fd = ::open(s->log_path.c_str(),
+                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (log_path.empty() ? O_NOFOLLOW : 0), 0644);
+    s->log = log_fd < 0 ? nullptr : ::fdopen(log_fd, "a");
+    if (s->log == nullptr) {
+      const int err = errno;
+      if (log_fd >= 0) ::close(log_fd);
+      return records::ErrnoStatus(s->log_path, "cannot open the text log", err);
+    }
     s->tty = ::isatty(STDERR_FILENO) == 1;
   }
 
