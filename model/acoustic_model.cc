@@ -102,10 +102,11 @@ torch::Tensor AcousticModelImpl::PolicyLogits(const torch::Tensor& encodings, co
 }
 
 absl::StatusOr<torch::Tensor> AcousticModelImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
-                                                               const torch::Tensor& mel, const torch::Tensor& mel_mask) {
+                                                               const torch::Tensor& mel, const torch::Tensor& mel_mask,
+                                                               const torch::Tensor& similarity) {
   if (!options_.policy.per_frame) return absl::FailedPreconditionError("AcousticModel: the policy has no per-frame head");
   try {
-    return policy_->AdvanceLogits(encodings, token_mask, mel, mel_mask);
+    return policy_->AdvanceLogits(encodings, token_mask, mel, mel_mask, similarity);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("AcousticModel::AdvanceLogits: ", e.what_without_backtrace()));
   }

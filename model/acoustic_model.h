@@ -62,7 +62,8 @@ class AcousticModelImpl : public torch::nn::Module {
   // The per-frame head's advance logits [B, T, N] (DurationPolicy::AdvanceLogits); fails
   // (FailedPrecondition) when the policy has no per-frame head.
   absl::StatusOr<torch::Tensor> AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
-                                              const torch::Tensor& mel, const torch::Tensor& mel_mask);
+                                              const torch::Tensor& mel, const torch::Tensor& mel_mask,
+                                              const torch::Tensor& similarity = {});
   // Predicted log(1 + d) [B, N]; fails (FailedPrecondition) without a predictor.
   absl::StatusOr<torch::Tensor> PredictLogDurations(const torch::Tensor& encodings, const torch::Tensor& token_mask);
   // Expands encodings by durations [B, N] (optionally fitted to target_lengths [B]) and decodes.

@@ -99,6 +99,19 @@ TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) 
     EXPECT_NEAR((*a)[0][t][6].item<double>(), (t + 0.5) * n0 / 20.0 - 6.5, 1e-5) << t;
   }
   EXPECT_GT(a->slice(2, 0, 6).abs().max().item<double>(), 1e-3);
+  // The optional similarity feature: no effect at its initial weight 0; with weight 1 it adds
+  // similarity(t, n + 1) - similarity(t, n).
+  torch::Tensor similarity = -torch::rand({3, 20, 7}) * 5;  // log-probabilities (<= 0)
+  auto same = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_LT((*same - *a).abs().max().item<double>(), 1e-6);
+  {
+    torch::NoGradGuard no_grad;
+    (*model)->named_parameters()["policy.frame_similarity_weight"].fill_(1.0);
+  }
+  auto with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
+  ASSERT_TRUE(with.ok());
+  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), (similarity[1][4][3] - similarity[1][4][2]).item<double>(), 1e-5);
   // A model without the head refuses.
   auto plain = AcousticModel::Create(Options());
   ASSERT_TRUE(plain.ok());

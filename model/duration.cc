@@ -41,11 +41,13 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
     frame_mel_key_ = register_module("frame_mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
     frame_bias_ = register_parameter("frame_bias", torch::zeros({1}));
     frame_lag_weight_ = register_parameter("frame_lag_weight", torch::ones({1}));
+    frame_similarity_weight_ = register_parameter("frame_similarity_weight", torch::zeros({1}));
   }
 }
 
 torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
-                                                const torch::Tensor& mel, const torch::Tensor& mel_mask) {
+                                                const torch::Tensor& mel, const torch::Tensor& mel_mask,
+                                                const torch::Tensor& similarity) {
   TORCH_CHECK(options_.per_frame, "DurationPolicy::AdvanceLogits needs options.per_frame");
   torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(ApplyLinear(frame_mel_in_, mel)));  // [B, T, A]
   torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
@@ -57,7 +59,14 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   const torch::Tensor t = torch::arange(mel.size(1), sim.options()).view({1, -1, 1}) + 0.5;
   const torch::Tensor n = torch::arange(encodings.size(1), sim.options()).view({1, 1, -1}) + 0.5;
   const torch::Tensor lag = t * n_len / t_len - n;  // [B, T, N]
-  return next - sim + frame_lag_weight_ * lag + frame_bias_;
+  torch::Tensor logits = next - sim + frame_lag_weight_ * lag + frame_bias_;
+  if (similarity.defined()) {
+    torch::Tensor x = similarity.detach().to(sim.scalar_type());
+    x = torch::where(torch::isfinite(x), x, torch::zeros_like(x)).clamp(-50.0, 0.0);  // padded tokens are -inf
+    const torch::Tensor x_next = torch::cat({x.slice(2, 1), x.slice(2, -1)}, 2);
+    logits = logits + frame_similarity_weight_ * (x_next - x);
+  }
+  return logits;
 }
 
 torch::Tensor DurationPolicyImpl::forward(const torch::Tensor& encodings, const torch::Tensor& token_mask,

@@ -23,6 +23,9 @@ struct DurationPolicyOptions {
   // Also build the per-frame head (AdvanceLogits): alignment as monotonic stay/advance decisions
   // over the mel frames (rl/monotonic.h), scored by its own text-mel similarity.
   bool per_frame = false;
+  // The trainer passes the aligner's log-attention to AdvanceLogits (set from the training config, so
+  // that evaluation builds the same input).
+  bool observe_alignment_score = false;
 
   absl::Status Validate() const;
 };
@@ -43,14 +46,17 @@ class DurationPolicyImpl : public torch::nn::Module {
   // lag(t, n) = (t + 0.5) N_b / T_b - (n + 0.5) is how many tokens the walk is behind the diagonal
   // (the walk's state is (t, n); w starts at 1 and is learned). [B, T, N]; column N - 1 has no next
   // token (sim terms 0). encodings [B, N, C], token_mask [B, N], mel [B, T, M], mel_mask [B, T].
+  // similarity [B, T, N] (optional, not differentiated): a text-mel score such as the forward-sum
+  // aligner's log-attention; when given, v * (similarity(t, n + 1) - similarity(t, n)) is added,
+  // with v learned from 0 (the actor observes the mel through that feature extractor).
   torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,
-                              const torch::Tensor& mel_mask);
+                              const torch::Tensor& mel_mask, const torch::Tensor& similarity = {});
   const DurationPolicyOptions& options() const { return options_; }
 
  private:
   DurationPolicyOptions options_;
   torch::nn::Linear frame_query_{nullptr}, frame_mel_in_{nullptr}, frame_mel_key_{nullptr};
-  torch::Tensor frame_bias_, frame_lag_weight_;
+  torch::Tensor frame_bias_, frame_lag_weight_, frame_similarity_weight_;
   torch::nn::Linear hidden_{nullptr}, out_{nullptr};
   torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
 };

@@ -240,6 +240,10 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (rl.temperature() < 0) return Invalid("rl.temperature must be >= 0");
   if (rl.actor_lr_scale() < 0) return Invalid("rl.actor_lr_scale must be >= 0");
   if (!(rl.credit_discount() >= 0 && rl.credit_discount() <= 1)) return Invalid("rl.credit_discount must be in [0, 1]");
+  if (c.aligner() == TrainConfig::RL && rl.actor_observes_alignment_score() &&
+      (!rl.monotonic_frame_policy() || rl.reward() != RlConfig::ALIGNMENT_SCORE)) {
+    return Invalid("rl.actor_observes_alignment_score needs rl.monotonic_frame_policy and rl.reward ALIGNMENT_SCORE");
+  }
   if (c.aligner() == TrainConfig::RL && rl.baseline() == RlConfig::LEAVE_ONE_OUT &&
       rl.samples_per_utterance() < 2) {
     return Invalid("rl.baseline LEAVE_ONE_OUT needs rl.samples_per_utterance >= 2");

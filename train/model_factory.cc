@@ -28,6 +28,7 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
                   (c.aligner() == TrainConfig::RL && c.rl().reward() == RlConfig::ALIGNMENT_SCORE);
   o.policy.observe_mel = c.aligner() == TrainConfig::RL && c.rl().actor_observes_mel();
   o.policy.per_frame = c.aligner() == TrainConfig::RL && c.rl().monotonic_frame_policy();
+  o.policy.observe_alignment_score = o.policy.per_frame && c.rl().actor_observes_alignment_score();
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }

@@ -84,7 +84,11 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
     }
     default: {
       if (model->options().policy.per_frame) {  // the greedy monotonic walk
-        LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask));
+        torch::Tensor similarity;
+        if (model->options().policy.observe_alignment_score) {
+          similarity = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths).log_attention.to(torch::kFloat);
+        }
+        LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
         LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy,
                             rl::SampleMonotonicPaths(logits.to(torch::kFloat), b.token_lengths, b.frame_lengths,
                                                      torch::full({1, b.tokens.size(0), b.mel.size(1)}, 0.5f)));
@@ -644,7 +648,16 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
-  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask));
+  torch::Tensor fs_loss, log_att;
+  if (score_reward) {
+    model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
+    log_att = att.log_attention.to(torch::kFloat);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    log_att = log_att.detach();
+  }
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits,
+                      ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask,
+                                               rc.actor_observes_alignment_score() ? log_att : torch::Tensor()));
   adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
   std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
@@ -670,13 +683,6 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     torch::Tensor err = (pred - tile(b.mel, R)).square().mean(-1).view({R, B, T});
     return -err * b.mel_mask.to(torch::kFloat).unsqueeze(0);
   };
-  torch::Tensor fs_loss, log_att;
-  if (score_reward) {
-    model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-    log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
-    log_att = log_att.detach();
-  }
   LS_ASSIGN_OR_RETURN(torch::Tensor rewards, frame_rewards(paths, S, log_att));
   const torch::Tensor frame_mask = b.mel_mask.to(torch::kBool);
   const torch::Tensor reward_mask = frame_mask.unsqueeze(0).expand({S, B, T});

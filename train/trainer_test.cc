@@ -213,6 +213,7 @@ TEST(TrainerTest, MonotonicAlignmentScoreRlResumesExactly) {
   c.mutable_rl()->set_samples_per_utterance(3);
   c.mutable_rl()->set_credit_discount(0.9);
   c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+  c.mutable_rl()->set_actor_observes_alignment_score(true);
   ExpectExactResume(c, "rl_monotonic",
                     {"mel_loss", "policy_loss", "entropy", "reward", "forward_sum_loss", "duration_loss", "actor_grad_norm"});
 }
