@@ -11,29 +11,14 @@
 #include "features/audio.h"
 #include "features/mel_image.h"
 #include "gtest/gtest.h"
+#include "train/testing/read_events.h"
 #include "records/file_util.h"
 #include "records/record_io.h"
 
 namespace lightspeech::train {
 namespace {
 
-// Every event in the file at `path`, read with the repository's TFRecord reader (CRCs checked).
-std::vector<tensorboard::Event> ReadEvents(const std::string& path) {
-  std::vector<tensorboard::Event> events;
-  auto reader = records::RecordReader::Open(path);
-  EXPECT_TRUE(reader.ok()) << reader.status();
-  if (!reader.ok()) return events;
-  std::string payload;
-  while (true) {
-    auto more = (*reader)->Next(&payload);
-    EXPECT_TRUE(more.ok()) << more.status();
-    if (!more.ok() || !*more) break;
-    tensorboard::Event e;
-    EXPECT_TRUE(e.ParseFromString(payload));
-    events.push_back(e);
-  }
-  return events;
-}
+using testing::ReadEvents;
 
 TEST(EventWriterTest, FileName) {
   EXPECT_EQ(EventFileName(1700000000, "box"), "events.out.tfevents.1700000000.box");

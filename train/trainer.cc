@@ -633,6 +633,27 @@ absl::StatusOr<torch::Tensor> Advantages(Context& ctx, const torch::Tensor& rewa
   }
 }
 
+// The model-side terms both RL steps share: the aligner's forward-sum loss (when the step computed
+// one; a mean over utterances) and the duration predictor's loss on the durations the decoder used,
+// added to out.model_loss and out.terms.
+absl::Status AddAlignerAndPredictorLosses(Context& ctx, const torch::Tensor& enc, const Tensors& b, const torch::Tensor& used,
+                                          torch::Tensor fs_loss, MicroBatch& out) {
+  if (fs_loss.defined()) {
+    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    fs_loss = fs_loss * ctx.scale.utterances;
+    out.model_loss = out.model_loss + wf * fs_loss;
+    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
+  }
+  if (ctx.model->options().use_predictor) {
+    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+    LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
+    dur_loss = dur_loss * ctx.scale.tokens;
+    out.model_loss = out.model_loss + wd * dur_loss;
+    out.terms.emplace_back("duration_loss", dur_loss.detach());
+  }
+  return absl::OkStatus();
+}
+
 // The per-frame variant (rl.monotonic_frame_policy): S monotonic stay/advance walks per utterance
 // through its mel frames (rl/monotonic.h), each frame rewarded on its own: the aligner's
 // log-attention of the frame's token (ALIGNMENT_SCORE; the aligner trains on the forward-sum loss)
@@ -728,19 +749,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   out.model_loss = mel_loss;
   out.actor_loss = policy_loss - rc.entropy_weight() * mean_entropy;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", policy_loss.detach()}, {"entropy", mean_entropy.detach()}};
-  if (fs_loss.defined()) {
-    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
-    fs_loss = fs_loss * ctx.scale.utterances;
-    out.model_loss = out.model_loss + wf * fs_loss;
-    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
-  }
-  if (ctx.model->options().use_predictor) {
-    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
-    LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
-    dur_loss = dur_loss * ctx.scale.tokens;
-    out.model_loss = out.model_loss + wd * dur_loss;
-    out.terms.emplace_back("duration_loss", dur_loss.detach());
-  }
+  LS_RETURN_IF_ERROR(AddAlignerAndPredictorLosses(ctx, enc, b, used, fs_loss, out));
   out.terms.emplace_back("reward", reward_mean.detach() * ctx.scale.frames);
   out.terms.emplace_back("mean_duration", MeanDuration(paths.durations.view({S * B, N}), tile(b.token_mask, S)) * ctx.scale.tokens);
   out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);
@@ -850,19 +859,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   out.model_loss = mel_loss;
   out.actor_loss = pg.loss;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", pg.policy_loss.detach()}, {"entropy", pg.entropy.detach()}};
-  if (fs_loss.defined()) {
-    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
-    fs_loss = fs_loss * ctx.scale.utterances;  // a mean over utterances
-    out.model_loss = out.model_loss + wf * fs_loss;
-    out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
-  }
-  if (ctx.model->options().use_predictor) {
-    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
-    LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
-    dur_loss = dur_loss * ctx.scale.tokens;
-    out.model_loss = out.model_loss + wd * dur_loss;
-    out.terms.emplace_back("duration_loss", dur_loss.detach());
-  }
+  LS_RETURN_IF_ERROR(AddAlignerAndPredictorLosses(ctx, enc, b, used, fs_loss, out));
   out.terms.emplace_back("reward", reward_mean.detach() * (per_token ? ctx.scale.tokens : ctx.scale.utterances));
   out.terms.emplace_back("mean_duration", MeanDuration(a.durations.view({S * B, N}), mask_s) * ctx.scale.tokens);
   out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
+#include "train/testing/read_events.h"
 #include "records/file_util.h"
 #include "records/record_io.h"
 #include "train/checkpoint.h"
@@ -72,22 +73,7 @@ records::FeatureSettings Settings() {
   return f;
 }
 
-std::vector<tensorboard::Event> ReadEvents(const std::string& path) {
-  std::vector<tensorboard::Event> events;
-  auto reader = records::RecordReader::Open(path);
-  EXPECT_TRUE(reader.ok()) << reader.status();
-  if (!reader.ok()) return events;
-  std::string payload;
-  while (true) {
-    auto more = (*reader)->Next(&payload);
-    EXPECT_TRUE(more.ok()) << more.status();
-    if (!more.ok() || !*more) break;
-    tensorboard::Event e;
-    EXPECT_TRUE(e.ParseFromString(payload));
-    events.push_back(e);
-  }
-  return events;
-}
+using testing::ReadEvents;
 
 // Decodes a wav with libsndfile (through a file).
 absl::StatusOr<features::Audio> DecodeWav(const std::string& bytes, const std::string& path, int rate) {
