@@ -118,6 +118,73 @@ TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) 
   EXPECT_EQ((*plain)->AdvanceLogits(enc, batch.mask, mel, mel_mask).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_P(AcousticModelTest, PerFrameHeadMelContextAndScoreWeightInit) {
+  torch::manual_seed(4);
+  AcousticModelOptions options = Options();
+  options.policy.per_frame = true;
+  options.policy.frame_mel_kernel = 3;
+  options.policy.alignment_score_weight_init = 0.5;
+  options.policy.score_kernel = 3;
+  auto model = AcousticModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  const auto params = (*model)->named_parameters();
+  ASSERT_TRUE(params.contains("policy.frame_mel_conv.weight"));
+  EXPECT_FALSE(params.contains("policy.frame_mel_in.weight"));
+  EXPECT_EQ(params["policy.frame_mel_conv.weight"].sizes(), (std::vector<int64_t>{options.policy.attention_dim, 80, 3}));
+  ASSERT_EQ(params["policy.frame_similarity_weight"].sizes(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(params["policy.frame_similarity_weight"][0].item<double>(), 0.0);
+  EXPECT_EQ(params["policy.frame_similarity_weight"][1].item<double>(), 0.5);
+  EXPECT_EQ(params["policy.frame_similarity_weight"][2].item<double>(), 0.0);
+  Batch batch = MakeBatch();
+  torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
+  torch::Tensor mel = torch::randn({3, 20, 80});
+  torch::Tensor mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
+  ASSERT_TRUE(a.ok()) << a.status();
+  // Each frame's view spans its neighbours: changing frame 8 of utterance 0 moves frames 7..9 only.
+  torch::Tensor moved = mel.clone();
+  moved[0][8] += 3.0;
+  auto b = (*model)->AdvanceLogits(enc, batch.mask, moved, mel_mask);
+  ASSERT_TRUE(b.ok());
+  const torch::Tensor change = (*b - *a)[0].slice(1, 0, 6).abs().amax(1);  // [T]
+  for (int64_t t = 0; t < 20; ++t) {
+    if (t >= 7 && t <= 9) {
+      EXPECT_GT(change[t].item<double>(), 1e-4) << t;
+    } else {
+      EXPECT_LT(change[t].item<double>(), 1e-6) << t;
+    }
+  }
+  // Padding never leaks into real frames: utterance 2 has 6 real frames.
+  moved = mel.clone();
+  moved[2].slice(0, 6) = 100.0;
+  auto c = (*model)->AdvanceLogits(enc, batch.mask, moved, mel_mask);
+  ASSERT_TRUE(c.ok());
+  EXPECT_LT(((*c)[2].slice(0, 0, 6) - (*a)[2].slice(0, 0, 6)).abs().max().item<double>(), 1e-5);
+  // The score feature starts at the configured centre weight, then weighs frames t - 1 .. t + 1.
+  torch::Tensor similarity = -torch::rand({3, 20, 7}) * 5;
+  auto d = [&](int64_t b, int64_t t, int64_t n) { return (similarity[b][t][n + 1] - similarity[b][t][n]).item<double>(); };
+  auto with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
+  ASSERT_TRUE(with.ok());
+  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), 0.5 * d(1, 4, 2), 1e-5);
+  {
+    torch::NoGradGuard no_grad;
+    params["policy.frame_similarity_weight"].copy_(torch::tensor({0.2, 0.5, 0.3}));
+  }
+  with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
+  ASSERT_TRUE(with.ok());
+  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), 0.2 * d(1, 3, 2) + 0.5 * d(1, 4, 2) + 0.3 * d(1, 5, 2), 1e-5);
+  // Utterance 2 has 6 real frames: frame 5's view of frame 6 is padding, which counts as 0.
+  EXPECT_NEAR(((*with)[2][5][1] - (*a)[2][5][1]).item<double>(), 0.2 * d(2, 4, 1) + 0.5 * d(2, 5, 1), 1e-5);
+  options.policy.score_kernel = 2;
+  EXPECT_EQ(AcousticModel::Create(options).status().message(),
+            "DurationPolicyOptions.score_kernel must be odd and >= 1, got 2");
+  options.policy.score_kernel = 1;
+  options.policy.frame_mel_kernel = 4;
+  EXPECT_EQ(AcousticModel::Create(options).status().message(),
+            "DurationPolicyOptions.frame_mel_kernel must be odd and >= 1, got 4");
+}
+
 TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {
   torch::manual_seed(2);
   auto model = AcousticModel::Create(Options());

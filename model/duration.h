@@ -26,6 +26,16 @@ struct DurationPolicyOptions {
   // The trainer passes the aligner's log-attention to AdvanceLogits (set from the training config, so
   // that evaluation builds the same input).
   bool observe_alignment_score = false;
+  // Initial value of v, the weight of that observed score in the advance logit (AdvanceLogits).
+  double alignment_score_weight_init = 0.0;
+  // Frames the per-frame head's mel view spans (odd): 1 projects each frame on its own; larger
+  // values use a 1-D convolution over that many neighbouring frames, as the aligner's mel encoder.
+  int64_t frame_mel_kernel = 1;
+  // Frames the observed score feature spans (odd): 1 weighs frame t's score difference alone (v); larger
+  // values weigh the differences at frames t - k/2 .. t + k/2 with a learned kernel (centre tap
+  // initialised to alignment_score_weight_init, the others to 0), so the walk can see where the
+  // score is heading.
+  int64_t score_kernel = 1;
 
   absl::Status Validate() const;
 };
@@ -48,7 +58,7 @@ class DurationPolicyImpl : public torch::nn::Module {
   // token (sim terms 0). encodings [B, N, C], token_mask [B, N], mel [B, T, M], mel_mask [B, T].
   // similarity [B, T, N] (optional, not differentiated): a text-mel score such as the forward-sum
   // aligner's log-attention; when given, v * (similarity(t, n + 1) - similarity(t, n)) is added,
-  // with v learned from 0 (the actor observes the mel through that feature extractor).
+  // with v learned from options.alignment_score_weight_init (the actor observes the mel through that feature extractor).
   torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,
                               const torch::Tensor& mel_mask, const torch::Tensor& similarity = {});
   const DurationPolicyOptions& options() const { return options_; }
@@ -56,7 +66,8 @@ class DurationPolicyImpl : public torch::nn::Module {
  private:
   DurationPolicyOptions options_;
   torch::nn::Linear frame_query_{nullptr}, frame_mel_in_{nullptr}, frame_mel_key_{nullptr};
-  torch::Tensor frame_bias_, frame_lag_weight_, frame_similarity_weight_;
+  torch::nn::Conv1d frame_mel_conv_{nullptr};  // frame_mel_kernel > 1, instead of frame_mel_in_
+  torch::Tensor frame_bias_, frame_lag_weight_, frame_similarity_weight_;  // the last: [score_kernel]
   torch::nn::Linear hidden_{nullptr}, out_{nullptr};
   torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
 };

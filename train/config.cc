@@ -1,5 +1,6 @@
 #include "train/config.h"
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -243,6 +244,16 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (c.aligner() == TrainConfig::RL && rl.actor_observes_alignment_score() &&
       (!rl.monotonic_frame_policy() || rl.reward() != RlConfig::ALIGNMENT_SCORE)) {
     return Invalid("rl.actor_observes_alignment_score needs rl.monotonic_frame_policy and rl.reward ALIGNMENT_SCORE");
+  }
+  if (rl.actor_mel_kernel() < 0 || (rl.actor_mel_kernel() > 0 && rl.actor_mel_kernel() % 2 == 0)) {
+    return Invalid("rl.actor_mel_kernel must be odd (0: 1)");
+  }
+  if (rl.alignment_score_kernel() < 0 || (rl.alignment_score_kernel() > 0 && rl.alignment_score_kernel() % 2 == 0)) {
+    return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
+  }
+  if (!std::isfinite(rl.alignment_score_weight_init())) return Invalid("rl.alignment_score_weight_init must be finite");
+  if (c.aligner() == TrainConfig::RL && rl.alignment_score_weight_init() != 0 && !rl.actor_observes_alignment_score()) {
+    return Invalid("rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");
   }
   if (c.aligner() == TrainConfig::RL && rl.baseline() == RlConfig::LEAVE_ONE_OUT &&
       rl.samples_per_utterance() < 2) {

@@ -1,5 +1,6 @@
 #include "train/config.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -85,6 +86,20 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_samples_per_utterance(1);
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: rl.baseline LEAVE_ONE_OUT needs rl.samples_per_utterance >= 2");
+  bad = *c;
+  bad.mutable_rl()->set_actor_mel_kernel(4);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.actor_mel_kernel must be odd (0: 1)");
+  bad = *c;
+  bad.mutable_rl()->set_alignment_score_kernel(-1);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_kernel must be odd (0: 1)");
+  bad = *c;
+  bad.mutable_rl()->set_alignment_score_weight_init(std::nan(""));
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_weight_init must be finite");
+  bad = *c;
+  bad.mutable_rl()->set_alignment_score_weight_init(1.0);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");
   bad = *c;
   bad.set_steps(0);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: steps must be > 0");

@@ -29,6 +29,9 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   o.policy.observe_mel = c.aligner() == TrainConfig::RL && c.rl().actor_observes_mel();
   o.policy.per_frame = c.aligner() == TrainConfig::RL && c.rl().monotonic_frame_policy();
   o.policy.observe_alignment_score = o.policy.per_frame && c.rl().actor_observes_alignment_score();
+  o.policy.alignment_score_weight_init = c.rl().alignment_score_weight_init();
+  if (c.rl().actor_mel_kernel() > 0) o.policy.frame_mel_kernel = c.rl().actor_mel_kernel();
+  if (c.rl().alignment_score_kernel() > 0) o.policy.score_kernel = c.rl().alignment_score_kernel();
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
