@@ -36,6 +36,9 @@ struct DurationPolicyOptions {
   // initialised to alignment_score_weight_init, the others to 0), so the walk can see where the
   // score is heading.
   int64_t score_kernel = 1;
+  // The walk the method itself uses (validation, evaluation) is the policy's most likely one instead
+  // of its greedy one (set from the training config, like observe_alignment_score).
+  bool most_likely_walk = false;
 
   absl::Status Validate() const;
 };

@@ -251,6 +251,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (rl.alignment_score_kernel() < 0 || (rl.alignment_score_kernel() > 0 && rl.alignment_score_kernel() % 2 == 0)) {
     return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
   }
+  if (c.aligner() == TrainConfig::RL && rl.decoder_durations() == RlConfig::MOST_LIKELY && !rl.monotonic_frame_policy()) {
+    return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
+  }
   if (!std::isfinite(rl.alignment_score_weight_init())) return Invalid("rl.alignment_score_weight_init must be finite");
   if (c.aligner() == TrainConfig::RL && rl.alignment_score_weight_init() != 0 && !rl.actor_observes_alignment_score()) {
     return Invalid("rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");

@@ -90,6 +90,11 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_actor_mel_kernel(4);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.actor_mel_kernel must be odd (0: 1)");
   bad = *c;
+  bad.mutable_rl()->set_decoder_durations(RlConfig::MOST_LIKELY);
+  bad.mutable_rl()->set_monotonic_frame_policy(false);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
+  bad = *c;
   bad.mutable_rl()->set_alignment_score_kernel(-1);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_kernel must be odd (0: 1)");
   bad = *c;

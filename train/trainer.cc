@@ -83,14 +83,19 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
       return model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths);
     }
     default: {
-      if (model->options().policy.per_frame) {  // the greedy monotonic walk
+      if (model->options().policy.per_frame) {  // the greedy (or most likely) monotonic walk
         torch::Tensor similarity;
         if (model->options().policy.observe_alignment_score) {
           similarity = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths).log_attention.to(torch::kFloat);
         }
         LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
+        logits = logits.to(torch::kFloat);
+        if (model->options().policy.most_likely_walk) {
+          LS_ASSIGN_OR_RETURN(rl::MonotonicPaths best, rl::MostLikelyMonotonicPaths(logits, b.token_lengths, b.frame_lengths));
+          return best.durations[0];
+        }
         LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy,
-                            rl::SampleMonotonicPaths(logits.to(torch::kFloat), b.token_lengths, b.frame_lengths,
+                            rl::SampleMonotonicPaths(logits, b.token_lengths, b.frame_lengths,
                                                      torch::full({1, b.tokens.size(0), b.mel.size(1)}, 0.5f)));
         return greedy.durations[0];
       }
@@ -660,7 +665,7 @@ absl::Status AddAlignerAndPredictorLosses(Context& ctx, const torch::Tensor& enc
 // or minus the frame's squared error in the decoded sample (the mel-error rewards). Credit is the
 // discounted reward-to-go over frames (credit_discount), the baseline as configured; the policy
 // loss is normalized per free decision. The decoder and predictor learn from the greedy walk's
-// durations (decoder_durations GREEDY) or from all samples.
+// durations (decoder_durations GREEDY), the most likely walk's (MOST_LIKELY) or from all samples.
 absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   const RlConfig& rc = ctx.config.rl();
   const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
@@ -731,8 +736,13 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   torch::Tensor mean_entropy = entropy.sum() / decisions;
 
   torch::Tensor mel_loss, used;
-  if (rc.decoder_durations() == RlConfig::GREEDY) {
-    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(enc, greedy.durations[0], b.token_mask, {}, b.frame_lengths, T));
+  if (rc.decoder_durations() == RlConfig::GREEDY || rc.decoder_durations() == RlConfig::MOST_LIKELY) {
+    torch::Tensor walk = greedy.durations[0];
+    if (rc.decoder_durations() == RlConfig::MOST_LIKELY) {
+      LS_ASSIGN_OR_RETURN(rl::MonotonicPaths best, rl::MostLikelyMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths));
+      walk = best.durations[0];
+    }
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(enc, walk, b.token_mask, {}, b.frame_lengths, T));
     mel_loss = MelLoss(syn, b);
     used = syn.expanded.durations;
   } else {

@@ -263,7 +263,8 @@ TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
   for (bool monotonic : {false, true}) {
     for (RlConfig::Reward reward : {RlConfig::ALIGNMENT_SCORE, RlConfig::PER_TOKEN_MSE}) {
       for (RlConfig::Baseline baseline : {RlConfig::LEAVE_ONE_OUT, RlConfig::SELF_CRITICAL, RlConfig::MOVING_AVERAGE}) {
-        for (RlConfig::DecoderDurations decode : {RlConfig::SAMPLES, RlConfig::GREEDY}) {
+        for (RlConfig::DecoderDurations decode : {RlConfig::SAMPLES, RlConfig::GREEDY, RlConfig::MOST_LIKELY}) {
+          if (decode == RlConfig::MOST_LIKELY && !monotonic) continue;  // refused by the config check
           const std::string name = absl::StrCat("rl_form_", monotonic, "_", reward, "_", baseline, "_", decode);
           TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir(name));
           c.set_steps(2);
