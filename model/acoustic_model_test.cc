@@ -22,6 +22,20 @@ Batch MakeBatch() {
   return b;
 }
 
+// The per-frame head's inputs: MakeBatch()'s tokens encoded by `model`, and a random mel with 20, 12
+// and 6 real frames of 20.
+struct PerFrameInputs {
+  Batch batch;
+  torch::Tensor enc, mel, mel_mask;
+};
+PerFrameInputs FrameInputs(AcousticModel& model) {
+  PerFrameInputs in{MakeBatch(), {}, {}, {}};
+  in.enc = model->Encode(in.batch.tokens, in.batch.mask);
+  in.mel = torch::randn({3, 20, 80});
+  in.mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  return in;
+}
+
 class AcousticModelTest : public ::testing::TestWithParam<bool> {  // param: light config
  protected:
   AcousticModelOptions Options() const {
@@ -85,10 +99,7 @@ TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) 
   auto model = AcousticModel::Create(options);
   ASSERT_TRUE(model.ok()) << model.status();
   (*model)->eval();
-  Batch batch = MakeBatch();
-  torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
-  torch::Tensor mel = torch::randn({3, 20, 80});
-  torch::Tensor mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
   auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->sizes(), (std::vector<int64_t>{3, 20, 7}));
@@ -136,10 +147,7 @@ TEST_P(AcousticModelTest, PerFrameHeadMelContextAndScoreWeightInit) {
   EXPECT_EQ(params["policy.frame_similarity_weight"][0].item<double>(), 0.0);
   EXPECT_EQ(params["policy.frame_similarity_weight"][1].item<double>(), 0.5);
   EXPECT_EQ(params["policy.frame_similarity_weight"][2].item<double>(), 0.0);
-  Batch batch = MakeBatch();
-  torch::Tensor enc = (*model)->Encode(batch.tokens, batch.mask);
-  torch::Tensor mel = torch::randn({3, 20, 80});
-  torch::Tensor mel_mask = torch::arange(20).unsqueeze(0) < torch::tensor({20, 12, 6}).unsqueeze(1);
+  auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
   auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
   ASSERT_TRUE(a.ok()) << a.status();
   // Each frame's view spans its neighbours: changing frame 8 of utterance 0 moves frames 7..9 only.
