@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -243,10 +244,15 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
       auto with_id = [&](absl::Status s) {
         return absl::Status(s.code(), absl::StrCat("utterance '", e.id, "': ", s.message()));
       };
+      const train::BoundaryStats before = report.training.words;
       if (absl::Status s = AddUtterance(ids, e.training, words, reference, word_symbols, report.ms_per_frame,
                                         &report.training);
           !s.ok()) {
         return with_id(s);
+      }
+      if (report.training.words.boundaries > before.boundaries) {
+        report.training_per_utterance.push_back({e.id, report.training.words.boundaries - before.boundaries,
+                                                 report.training.words.abs_error_frames - before.abs_error_frames});
       }
       if (absl::Status s = AddUtterance(ids, UniformDurations(n, e.frames), words, reference, word_symbols,
                                         report.ms_per_frame, &report.uniform);
@@ -305,15 +311,35 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
     return absl::NotFoundError(absl::StrCat("--plot: '", options.plot_id, "' is not a validation utterance of ",
                                             options.data_dir));
   }
+  std::stable_sort(report.training_per_utterance.begin(), report.training_per_utterance.end(),
+                   [](const UtteranceError& a, const UtteranceError& b) { return a.abs_error_frames > b.abs_error_frames; });
   report.mel_l1_training = mel_training_sum / report.utterances;
   if (mel_inference_count > 0) report.mel_l1_inference = mel_inference_sum / mel_inference_count;
   return report;
+}
+
+double WorstShareOfError(const std::vector<UtteranceError>& sorted_worst_first, double fraction) {
+  double total = 0, worst = 0;
+  for (const UtteranceError& u : sorted_worst_first) total += u.abs_error_frames;
+  if (sorted_worst_first.empty() || total <= 0) return 0;
+  const size_t k = std::max<size_t>(1, static_cast<size_t>(std::ceil(fraction * sorted_worst_first.size())));
+  for (size_t i = 0; i < k && i < sorted_worst_first.size(); ++i) worst += sorted_worst_first[i].abs_error_frames;
+  return worst / total;
 }
 
 std::string FormatReport(const EvaluationReport& r) {
   std::string out = absl::StrFormat("checkpoint %s (%s, step %d) on %s: %d validation utterances, %.2f ms per frame\n",
                                     r.checkpoint, r.method, r.step, r.data_dir, r.utterances, r.ms_per_frame);
   out += MetricsText("(a) alignment of training audio", r.training, r.ms_per_frame);
+  if (!r.training_per_utterance.empty()) {
+    std::vector<std::string> worst;
+    for (size_t i = 0; i < r.training_per_utterance.size() && i < 3; ++i) {
+      const UtteranceError& u = r.training_per_utterance[i];
+      worst.push_back(absl::StrFormat("%s %.1f ms", u.id, u.abs_error_frames / u.boundaries * r.ms_per_frame));
+    }
+    absl::StrAppendFormat(&out, "  the worst 10%% of utterances hold %.1f%% of the error; worst word MAE: %s\n",
+                          100 * WorstShareOfError(r.training_per_utterance, 0.1), absl::StrJoin(worst, ", "));
+  }
   out += MetricsText("(b) prediction from text alone, scaled to the true length", r.inference, r.ms_per_frame);
   out += MetricsText("reference point: uniform durations scaled to the true length", r.uniform, r.ms_per_frame);
   absl::StrAppendFormat(&out, "mel L1 with training durations: %.4f\n", r.mel_l1_training);
@@ -339,7 +365,14 @@ std::string ReportToJson(const EvaluationReport& r) {
       absl::StrCat("\"mel_l1_training_durations\": ", JsonNumber(r.mel_l1_training)),
       absl::StrCat("\"mel_l1_from_text\": ", r.mel_l1_inference >= 0 ? JsonNumber(r.mel_l1_inference) : "null"),
       absl::StrCat("\"from_text_length_differs\": ", r.inference_length_differs),
+      absl::StrCat("\"training_error_share_worst_tenth\": ", JsonNumber(WorstShareOfError(r.training_per_utterance, 0.1))),
   };
+  std::vector<std::string> per;
+  for (const UtteranceError& u : r.training_per_utterance) {
+    per.push_back(absl::StrCat("{\"id\": ", JsonString(u.id), ", \"word_boundaries\": ", u.boundaries,
+                               ", \"word_boundary_mae_ms\": ", JsonNumber(u.abs_error_frames / u.boundaries * r.ms_per_frame), "}"));
+  }
+  f.push_back(absl::StrCat("\"training_per_utterance\": [", absl::StrJoin(per, ", "), "]"));
   return absl::StrCat("{", absl::StrJoin(f, ", "), "}\n");
 }
 

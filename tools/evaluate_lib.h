@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "train/alignment_metrics.h"
@@ -35,6 +36,13 @@ struct DurationMetrics {
   train::PhoneStats phones;
 };
 
+// One utterance's word-boundary error under the training-time durations (a).
+struct UtteranceError {
+  std::string id;
+  int64_t boundaries = 0;
+  double abs_error_frames = 0;  // summed over its boundaries
+};
+
 struct EvaluationReport {
   std::string checkpoint;
   std::string method;  // RL, MAS or ORACLE
@@ -54,7 +62,14 @@ struct EvaluationReport {
   double mel_l1_inference = -1;
   int64_t inference_length_differs = 0;  // utterances whose text-only mel length differs from the target's
   std::string plot_path;                 // written picture, or empty
+  // (a) per compared utterance, worst (largest summed error) first: where an average hides a few
+  // utterances whose alignment went wrong.
+  std::vector<UtteranceError> training_per_utterance;
 };
+
+// The share of (a)'s summed boundary error held by the worst `fraction` of utterances (at least one),
+// in [0, 1]; 0 when nothing was compared.
+double WorstShareOfError(const std::vector<UtteranceError>& sorted_worst_first, double fraction);
 
 // Loads the checkpoint (its configuration, symbol table and K) and evaluates every validation
 // utterance of options.data_dir. Fails with NotFound when the checkpoint file or data folder does not

@@ -118,12 +118,20 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   EXPECT_GT(r->mel_l1_training, 0.0);
   EXPECT_GT(r->mel_l1_inference, 0.0);
 
+  ASSERT_EQ(r->training_per_utterance.size(), static_cast<size_t>(validation_));
+  for (const UtteranceError& u : r->training_per_utterance) {
+    EXPECT_EQ(u.boundaries, 2) << u.id;
+    EXPECT_EQ(u.abs_error_frames, 0.0) << u.id;
+  }
+  EXPECT_EQ(WorstShareOfError(r->training_per_utterance, 0.1), 0.0);  // no error at all
+
   const std::string json = ReportToJson(*r);
   for (const char* key :
        {"\"checkpoint\"", "\"method\": \"ORACLE\"", "\"step\": 2", "\"utterances\"", "\"ms_per_frame\"",
         "\"training_durations\": {", "\"inference_durations\": {", "\"uniform_durations\": {", "\"word_boundary_mae_ms\": 0,",
         "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"phone_boundary_mae_ms\"",
-        "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\""}) {
+        "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\"",
+        "\"training_error_share_worst_tenth\": 0,", "\"training_per_utterance\": [{\"id\": "}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing in " << json;
   }
   const std::string text = FormatReport(*r);
@@ -144,7 +152,26 @@ TEST_F(EvaluateTest, MasAndRlCheckpoints) {
     ASSERT_TRUE(r->inference.available);  // the duration predictor
     EXPECT_EQ(r->inference.words.utterances, validation_);
     EXPECT_GT(r->mel_l1_inference, 0.0);
+    // The per-utterance errors add up to the totals, worst first.
+    ASSERT_EQ(r->training_per_utterance.size(), static_cast<size_t>(r->training.words.utterances));
+    double sum = 0;
+    int64_t boundaries = 0;
+    for (size_t i = 0; i < r->training_per_utterance.size(); ++i) {
+      sum += r->training_per_utterance[i].abs_error_frames;
+      boundaries += r->training_per_utterance[i].boundaries;
+      if (i > 0) EXPECT_GE(r->training_per_utterance[i - 1].abs_error_frames, r->training_per_utterance[i].abs_error_frames);
+    }
+    EXPECT_NEAR(sum, r->training.words.abs_error_frames, 1e-9);
+    EXPECT_EQ(boundaries, r->training.words.boundaries);
   }
+}
+
+TEST(WorstShareOfErrorTest, ShareOfTheWorstFraction) {
+  const std::vector<UtteranceError> errors = {{"a", 2, 6.0}, {"b", 2, 3.0}, {"c", 2, 1.0}};
+  EXPECT_DOUBLE_EQ(WorstShareOfError(errors, 0.1), 0.6);  // at least one utterance
+  EXPECT_DOUBLE_EQ(WorstShareOfError(errors, 0.5), 0.9);  // ceil(1.5) = 2 utterances
+  EXPECT_DOUBLE_EQ(WorstShareOfError(errors, 1.0), 1.0);
+  EXPECT_EQ(WorstShareOfError({}, 0.1), 0.0);
 }
 
 TEST_F(EvaluateTest, PlotWritesAPng) {
