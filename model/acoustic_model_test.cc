@@ -1,5 +1,7 @@
 #include "model/acoustic_model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -191,6 +193,64 @@ TEST_P(AcousticModelTest, PerFrameHeadMelContextAndScoreWeightInit) {
   options.policy.frame_mel_kernel = 4;
   EXPECT_EQ(AcousticModel::Create(options).status().message(),
             "DurationPolicyOptions.frame_mel_kernel must be odd and >= 1, got 4");
+}
+
+TEST_P(AcousticModelTest, ExpectedPositionsFollowThePredictorsDurations) {
+  torch::manual_seed(6);
+  AcousticModelOptions options = Options();
+  options.use_predictor = true;
+  options.policy.per_frame = true;
+  options.policy.lag_from_predictor = true;
+  auto model = AcousticModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->train();  // dropout must not reach the positions
+  auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
+  const torch::Tensor frames = mel_mask.sum(1);
+  // The untrained predictor's durations, recomputed here: scaled to T_b, frame t sits at
+  // k + (t + 0.5 - start_k) / d_k inside the token k whose span holds t + 0.5.
+  auto curved = (*model)->ExpectedPositions(enc, batch.mask, frames, 20);
+  ASSERT_TRUE(curved.ok()) << curved.status();
+  (*model)->eval();
+  auto log_d = (*model)->PredictLogDurations(enc, batch.mask);
+  (*model)->train();
+  ASSERT_TRUE(log_d.ok());
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t n_b = batch.mask[b].sum().item<int64_t>(), t_b = frames[b].item<int64_t>();
+    std::vector<double> d;
+    double sum = 0;
+    for (int64_t k = 0; k < n_b; ++k) {
+      d.push_back(std::max(std::exp((*log_d)[b][k].item<double>()) - 1, 1e-2));
+      sum += d.back();
+    }
+    for (double& x : d) x *= t_b / sum;
+    for (int64_t t = 0; t < t_b; ++t) {
+      double start = 0;
+      int64_t k = 0;
+      while (k < n_b - 1 && start + d[k] <= t + 0.5) start += d[k++];
+      const double expected = k + std::min(1.0, (t + 0.5 - start) / d[k]);
+      EXPECT_NEAR((*curved)[b][t].item<double>(), expected, 1e-3) << b << " " << t;
+    }
+  }
+  // Equal predicted durations give the straight diagonal (t + 0.5) N_b / T_b.
+  {
+    torch::NoGradGuard no_grad;
+    auto params = (*model)->named_parameters();
+    params["predictor.out.weight"].zero_();
+    params["predictor.out.bias"].fill_(std::log(1.0 + 3.0));
+  }
+  auto straight = (*model)->ExpectedPositions(enc, batch.mask, frames, 20);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  for (int64_t b = 0; b < 3; ++b) {
+    const double n_b = batch.mask[b].sum().item<double>(), t_b = frames[b].item<double>();
+    for (int64_t t = 0; t < t_b; ++t) EXPECT_NEAR((*straight)[b][t].item<double>(), (t + 0.5) * n_b / t_b, 1e-4) << b << " " << t;
+  }
+  // With the lag from the predictor, the last column's logit is that diagonal's lag (weight 1, bias 0).
+  auto logits = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  EXPECT_NEAR((*logits)[0][9][6].item<double>(), (9 + 0.5) * 7 / 20.0 - 6.5, 1e-4);
+  options.use_predictor = false;
+  EXPECT_EQ(AcousticModel::Create(options).status().message(),
+            "AcousticModelOptions: policy.lag_from_predictor needs use_predictor");
 }
 
 TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {

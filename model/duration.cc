@@ -66,7 +66,7 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
 
 torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
                                                 const torch::Tensor& mel, const torch::Tensor& mel_mask,
-                                                const torch::Tensor& similarity) {
+                                                const torch::Tensor& similarity, const torch::Tensor& expected_position) {
   TORCH_CHECK(options_.per_frame, "DurationPolicy::AdvanceLogits needs options.per_frame");
   torch::Tensor mel_view;  // [B, T, A]
   if (frame_mel_conv_) {
@@ -84,7 +84,9 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   const torch::Tensor t_len = mel_mask.sum(1).to(sim.scalar_type()).clamp_min(1).view({-1, 1, 1});  // [B, 1, 1]
   const torch::Tensor t = torch::arange(mel.size(1), sim.options()).view({1, -1, 1}) + 0.5;
   const torch::Tensor n = torch::arange(encodings.size(1), sim.options()).view({1, 1, -1}) + 0.5;
-  const torch::Tensor lag = t * n_len / t_len - n;  // [B, T, N]
+  const torch::Tensor lag = expected_position.defined()
+                                ? expected_position.detach().to(sim.scalar_type()).unsqueeze(2) - n
+                                : t * n_len / t_len - n;  // [B, T, N]
   torch::Tensor logits = next - sim + frame_lag_weight_ * lag + frame_bias_;
   if (similarity.defined()) {
     torch::Tensor x = similarity.detach().to(sim.scalar_type());

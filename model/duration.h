@@ -39,6 +39,11 @@ struct DurationPolicyOptions {
   // The walk the method itself uses (validation, evaluation) is the policy's most likely one instead
   // of its greedy one (set from the training config, like observe_alignment_score).
   bool most_likely_walk = false;
+  // The lag input measures how far the walk is behind the duration predictor's expected position
+  // (its text-only durations scaled to the utterance's length, AcousticModel::ExpectedPositions)
+  // instead of behind the straight diagonal, so that long tokens such as pauses do not pull the walk
+  // on. Needs the predictor.
+  bool lag_from_predictor = false;
 
   absl::Status Validate() const;
 };
@@ -62,8 +67,11 @@ class DurationPolicyImpl : public torch::nn::Module {
   // similarity [B, T, N] (optional, not differentiated): a text-mel score such as the forward-sum
   // aligner's log-attention; when given, v * (similarity(t, n + 1) - similarity(t, n)) is added,
   // with v learned from options.alignment_score_weight_init (the actor observes the mel through that feature extractor).
+  // expected_position [B, T] (optional): the fractional token index each frame is expected at; when
+  // given, lag(t, n) = expected_position(t) - (n + 0.5) (the straight diagonal is (t + 0.5) N_b / T_b).
   torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,
-                              const torch::Tensor& mel_mask, const torch::Tensor& similarity = {});
+                              const torch::Tensor& mel_mask, const torch::Tensor& similarity = {},
+                              const torch::Tensor& expected_position = {});
   const DurationPolicyOptions& options() const { return options_; }
 
  private:

@@ -274,6 +274,10 @@ TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
           c.mutable_rl()->set_samples_per_utterance(2);
           c.mutable_rl()->set_credit_discount(0.5);
           c.mutable_rl()->set_decoder_durations(decode);
+          if (decode == RlConfig::MOST_LIKELY) {  // also the predictor-informed lag input
+            c.mutable_model()->set_use_predictor(true);
+            c.mutable_rl()->set_lag_from_predictor(true);
+          }
           MemorySink sink;
           std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
           ASSERT_NE(t, nullptr) << name;
