@@ -70,6 +70,15 @@ absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Devi
   return ToTensors(b, device, options);
 }
 
+// The per-frame actor's one deterministic walk per utterance ([1, B, ...]) from advance logits
+// [B, T, N]: its most likely walk (rl::MostLikelyMonotonicPaths) or its greedy one (advance when the
+// probability exceeds one half).
+absl::StatusOr<rl::MonotonicPaths> PolicyWalk(const torch::Tensor& logits, const Tensors& b, bool most_likely) {
+  if (most_likely) return rl::MostLikelyMonotonicPaths(logits, b.token_lengths, b.frame_lengths);
+  return rl::SampleMonotonicPaths(logits, b.token_lengths, b.frame_lengths,
+                                  torch::full({1, logits.size(0), logits.size(1)}, 0.5f));
+}
+
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
 // (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's greedy
 // choice (RL). Called without gradients, for validation and evaluation.
@@ -89,15 +98,9 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
           similarity = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths).log_attention.to(torch::kFloat);
         }
         LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
-        logits = logits.to(torch::kFloat);
-        if (model->options().policy.most_likely_walk) {
-          LS_ASSIGN_OR_RETURN(rl::MonotonicPaths best, rl::MostLikelyMonotonicPaths(logits, b.token_lengths, b.frame_lengths));
-          return best.durations[0];
-        }
-        LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy,
-                            rl::SampleMonotonicPaths(logits, b.token_lengths, b.frame_lengths,
-                                                     torch::full({1, b.tokens.size(0), b.mel.size(1)}, 0.5f)));
-        return greedy.durations[0];
+        LS_ASSIGN_OR_RETURN(rl::MonotonicPaths walk,
+                            PolicyWalk(logits.to(torch::kFloat), b, model->options().policy.most_likely_walk));
+        return walk.durations[0];
       }
       torch::Tensor logits = model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
       LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy p, rl::CategoricalPolicy::Create(logits, b.token_mask));
@@ -689,8 +692,12 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
   const torch::Tensor uniforms = torch::from_blob(u.data(), {S, B, T}, torch::kFloat).clone();
   LS_ASSIGN_OR_RETURN(rl::MonotonicPaths paths, rl::SampleMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths, uniforms));
-  LS_ASSIGN_OR_RETURN(rl::MonotonicPaths greedy, rl::SampleMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths,
-                                                                          torch::full({1, B, T}, 0.5f)));
+  // The walk the decoder learns from (GREEDY or MOST_LIKELY), computed only when one is used.
+  const bool most_likely = rc.decoder_durations() == RlConfig::MOST_LIKELY;
+  std::optional<rl::MonotonicPaths> decoder_walk;
+  if (rc.decoder_durations() == RlConfig::GREEDY || most_likely) {
+    LS_ASSIGN_OR_RETURN(decoder_walk, PolicyWalk(adv_logits.detach(), b, most_likely));
+  }
   LS_ASSIGN_OR_RETURN(torch::Tensor log_prob, rl::MonotonicLogProb(adv_logits, paths));   // [S, B, T]
   LS_ASSIGN_OR_RETURN(torch::Tensor entropy, rl::MonotonicEntropy(adv_logits, paths));    // [S, B, T]
 
@@ -700,7 +707,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     return t.repeat(reps);
   };
   // Rewards of walks [R, B, T] from their frame-to-token maps and durations.
-  auto frame_rewards = [&](const rl::MonotonicPaths& p, int64_t R, const torch::Tensor& log_att) -> absl::StatusOr<torch::Tensor> {
+  auto frame_rewards = [&](const rl::MonotonicPaths& p, int64_t R) -> absl::StatusOr<torch::Tensor> {
     torch::NoGradGuard no_grad;
     if (score_reward) return rl::FrameScoreReward(log_att, p.token, b.mel_mask);
     LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc.detach(), R), p.durations.reshape({R * B, N}),
@@ -709,7 +716,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     torch::Tensor err = (pred - tile(b.mel, R)).square().mean(-1).view({R, B, T});
     return -err * b.mel_mask.to(torch::kFloat).unsqueeze(0);
   };
-  LS_ASSIGN_OR_RETURN(torch::Tensor rewards, frame_rewards(paths, S, log_att));
+  LS_ASSIGN_OR_RETURN(torch::Tensor rewards, frame_rewards(paths, S));
   const torch::Tensor frame_mask = b.mel_mask.to(torch::kBool);
   const torch::Tensor reward_mask = frame_mask.unsqueeze(0).expand({S, B, T});
   const torch::Tensor reward_mean = rewards.masked_select(reward_mask).mean();
@@ -717,8 +724,12 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (gamma > 0) {
     LS_ASSIGN_OR_RETURN(rewards, rl::RewardToGo(rewards, frame_mask, gamma));
   }
-  auto greedy_rewards_fn = [&]() -> absl::StatusOr<torch::Tensor> {
-    LS_ASSIGN_OR_RETURN(torch::Tensor g, frame_rewards(greedy, 1, log_att));
+  auto greedy_rewards_fn = [&]() -> absl::StatusOr<torch::Tensor> {  // SELF_CRITICAL only
+    std::optional<rl::MonotonicPaths> greedy = decoder_walk;
+    if (!greedy || most_likely) {
+      LS_ASSIGN_OR_RETURN(greedy, PolicyWalk(adv_logits.detach(), b, false));
+    }
+    LS_ASSIGN_OR_RETURN(torch::Tensor g, frame_rewards(*greedy, 1));
     if (gamma > 0) return rl::RewardToGo(g, frame_mask, gamma);
     return g;
   };
@@ -736,13 +747,9 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   torch::Tensor mean_entropy = entropy.sum() / decisions;
 
   torch::Tensor mel_loss, used;
-  if (rc.decoder_durations() == RlConfig::GREEDY || rc.decoder_durations() == RlConfig::MOST_LIKELY) {
-    torch::Tensor walk = greedy.durations[0];
-    if (rc.decoder_durations() == RlConfig::MOST_LIKELY) {
-      LS_ASSIGN_OR_RETURN(rl::MonotonicPaths best, rl::MostLikelyMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths));
-      walk = best.durations[0];
-    }
-    LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(enc, walk, b.token_mask, {}, b.frame_lengths, T));
+  if (decoder_walk) {
+    LS_ASSIGN_OR_RETURN(model::Synthesis syn,
+                        ctx.model->Decode(enc, decoder_walk->durations[0], b.token_mask, {}, b.frame_lengths, T));
     mel_loss = MelLoss(syn, b);
     used = syn.expanded.durations;
   } else {
