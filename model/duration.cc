@@ -78,8 +78,8 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(mel_view));  // [B, T, A]
   torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
   torch::Tensor sim = torch::matmul(keys, q.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim));
-  // sim(t, n + 1) - sim(t, n); the last column has no next token.
-  torch::Tensor next = torch::cat({sim.slice(2, 1), sim.slice(2, -1)}, 2);
+  // x(t, n + 1) - x(t, n) for a [B, T, N] score; the last column has no next token (0).
+  auto gain_of_advancing = [](const torch::Tensor& x) { return torch::cat({x.slice(2, 1), x.slice(2, -1)}, 2) - x; };
   const torch::Tensor n_len = token_mask.sum(1).to(sim.scalar_type()).view({-1, 1, 1});         // [B, 1, 1]
   const torch::Tensor t_len = mel_mask.sum(1).to(sim.scalar_type()).clamp_min(1).view({-1, 1, 1});  // [B, 1, 1]
   const torch::Tensor t = torch::arange(mel.size(1), sim.options()).view({1, -1, 1}) + 0.5;
@@ -87,12 +87,11 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   const torch::Tensor lag = expected_position.defined()
                                 ? expected_position.detach().to(sim.scalar_type()).unsqueeze(2) - n
                                 : t * n_len / t_len - n;  // [B, T, N]
-  torch::Tensor logits = next - sim + frame_lag_weight_ * lag + frame_bias_;
+  torch::Tensor logits = gain_of_advancing(sim) + frame_lag_weight_ * lag + frame_bias_;
   if (similarity.defined()) {
     torch::Tensor x = similarity.detach().to(sim.scalar_type());
     x = torch::where(torch::isfinite(x), x, torch::zeros_like(x)).clamp(-50.0, 0.0);  // padded tokens are -inf
-    const torch::Tensor x_next = torch::cat({x.slice(2, 1), x.slice(2, -1)}, 2);
-    torch::Tensor diff = x_next - x;  // [B, T, N]
+    torch::Tensor diff = gain_of_advancing(x);  // [B, T, N]
     if (options_.score_kernel == 1) {
       logits = logits + frame_similarity_weight_ * diff;
     } else {
