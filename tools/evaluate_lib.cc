@@ -335,7 +335,7 @@ std::string FormatReport(const EvaluationReport& r) {
     std::vector<std::string> worst;
     for (size_t i = 0; i < r.training_per_utterance.size() && i < 3; ++i) {
       const UtteranceError& u = r.training_per_utterance[i];
-      worst.push_back(absl::StrFormat("%s %.1f ms", u.id, u.abs_error_frames / u.boundaries * r.ms_per_frame));
+      worst.push_back(absl::StrFormat("%s %.1f ms", u.id, u.MaeMs(r.ms_per_frame)));
     }
     absl::StrAppendFormat(&out, "  the worst 10%% of utterances hold %.1f%% of the error; worst word MAE: %s\n",
                           100 * WorstShareOfError(r.training_per_utterance, 0.1), absl::StrJoin(worst, ", "));
@@ -370,7 +370,7 @@ std::string ReportToJson(const EvaluationReport& r) {
   std::vector<std::string> per;
   for (const UtteranceError& u : r.training_per_utterance) {
     per.push_back(absl::StrCat("{\"id\": ", JsonString(u.id), ", \"word_boundaries\": ", u.boundaries,
-                               ", \"word_boundary_mae_ms\": ", JsonNumber(u.abs_error_frames / u.boundaries * r.ms_per_frame), "}"));
+                               ", \"word_boundary_mae_ms\": ", JsonNumber(u.MaeMs(r.ms_per_frame)), "}"));
   }
   f.push_back(absl::StrCat("\"training_per_utterance\": [", absl::StrJoin(per, ", "), "]"));
   return absl::StrCat("{", absl::StrJoin(f, ", "), "}\n");

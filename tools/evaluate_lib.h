@@ -41,6 +41,8 @@ struct UtteranceError {
   std::string id;
   int64_t boundaries = 0;
   double abs_error_frames = 0;  // summed over its boundaries
+
+  double MaeMs(double ms_per_frame) const { return boundaries == 0 ? 0.0 : abs_error_frames / boundaries * ms_per_frame; }
 };
 
 struct EvaluationReport {

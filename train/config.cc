@@ -245,12 +245,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
       (!rl.monotonic_frame_policy() || rl.reward() != RlConfig::ALIGNMENT_SCORE)) {
     return Invalid("rl.actor_observes_alignment_score needs rl.monotonic_frame_policy and rl.reward ALIGNMENT_SCORE");
   }
-  if (rl.actor_mel_kernel() < 0 || (rl.actor_mel_kernel() > 0 && rl.actor_mel_kernel() % 2 == 0)) {
-    return Invalid("rl.actor_mel_kernel must be odd (0: 1)");
-  }
-  if (rl.alignment_score_kernel() < 0 || (rl.alignment_score_kernel() > 0 && rl.alignment_score_kernel() % 2 == 0)) {
-    return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
-  }
+  auto odd_or_unset = [](int32_t k) { return k == 0 || (k > 0 && k % 2 == 1); };
+  if (!odd_or_unset(rl.actor_mel_kernel())) return Invalid("rl.actor_mel_kernel must be odd (0: 1)");
+  if (!odd_or_unset(rl.alignment_score_kernel())) return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
   if (c.aligner() == TrainConfig::RL && rl.decoder_durations() == RlConfig::MOST_LIKELY && !rl.monotonic_frame_policy()) {
     return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   }
