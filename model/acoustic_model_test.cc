@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -193,6 +194,32 @@ TEST_P(AcousticModelTest, PerFrameHeadMelContextAndScoreWeightInit) {
   options.policy.frame_mel_kernel = 4;
   EXPECT_EQ(AcousticModel::Create(options).status().message(),
             "DurationPolicyOptions.frame_mel_kernel must be odd and >= 1, got 4");
+}
+
+// An observed value-to-go is used unclamped (its values are far below the log-attention's -50
+// floor); gains through -inf (decisions the walk is forced into) count 0, large ones are limited.
+TEST_P(AcousticModelTest, PerFrameHeadObservesAValueToGoUnclamped) {
+  torch::manual_seed(6);
+  AcousticModelOptions options = Options();
+  options.policy.per_frame = true;
+  options.policy.observe_value_to_go = true;
+  options.policy.alignment_score_weight_init = 1.0;
+  auto model = AcousticModel::Create(options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
+  auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
+  ASSERT_TRUE(a.ok()) << a.status();
+  torch::Tensor value = -200.0 - torch::rand({3, 20, 7}) * 20;
+  value[1][4][3] = -std::numeric_limits<float>::infinity();
+  value[1][6][3] = value[1][6][2] + 80.0;
+  auto with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, value);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_TRUE(torch::isfinite(*with).all().item<bool>());
+  const torch::Tensor added = *with - *a;
+  EXPECT_NEAR(added[0][7][1].item<double>(), (value[0][7][2] - value[0][7][1]).item<double>(), 1e-3);
+  EXPECT_NEAR(added[1][4][2].item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(added[1][6][2].item<double>(), 50.0, 1e-4);
 }
 
 TEST_P(AcousticModelTest, ExpectedPositionsFollowThePredictorsDurations) {

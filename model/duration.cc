@@ -89,9 +89,15 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
                                 : t * n_len / t_len - n;  // [B, T, N]
   torch::Tensor logits = gain_of_advancing(sim) + frame_lag_weight_ * lag + frame_bias_;
   if (similarity.defined()) {
-    torch::Tensor x = similarity.detach().to(sim.scalar_type());
-    x = torch::where(torch::isfinite(x), x, torch::zeros_like(x)).clamp(-50.0, 0.0);  // padded tokens are -inf
-    torch::Tensor diff = gain_of_advancing(x);  // [B, T, N]
+    torch::Tensor diff;  // [B, T, N]
+    if (options_.observe_value_to_go) {
+      diff = gain_of_advancing(similarity.detach().to(torch::kFloat));
+      diff = torch::where(torch::isfinite(diff), diff, torch::zeros_like(diff)).clamp(-50.0, 50.0).to(sim.scalar_type());
+    } else {
+      torch::Tensor x = similarity.detach().to(sim.scalar_type());
+      x = torch::where(torch::isfinite(x), x, torch::zeros_like(x)).clamp(-50.0, 0.0);  // padded tokens are -inf
+      diff = gain_of_advancing(x);
+    }
     if (options_.score_kernel == 1) {
       logits = logits + frame_similarity_weight_ * diff;
     } else {

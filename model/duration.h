@@ -28,6 +28,10 @@ struct DurationPolicyOptions {
   bool observe_alignment_score = false;
   // Initial value of v, the weight of that observed score in the advance logit (AdvanceLogits).
   double alignment_score_weight_init = 0.0;
+  // The observed score is a value-to-go (rl::SoftValueToGo of the log-attention, set from the
+  // training config like observe_alignment_score): it is used unclamped, and its gains are limited to
+  // +-50 (0 where it is -inf, i.e. where the walk's decision is forced).
+  bool observe_value_to_go = false;
   // Frames the per-frame head's mel view spans (odd): 1 projects each frame on its own; larger
   // values use a 1-D convolution over that many neighbouring frames, as the aligner's mel encoder.
   int64_t frame_mel_kernel = 1;
@@ -67,6 +71,7 @@ class DurationPolicyImpl : public torch::nn::Module {
   // similarity [B, T, N] (optional, not differentiated): a text-mel score such as the forward-sum
   // aligner's log-attention; when given, v * (similarity(t, n + 1) - similarity(t, n)) is added,
   // with v learned from options.alignment_score_weight_init (the actor observes the mel through that feature extractor).
+  // With options.observe_value_to_go the similarity is a value-to-go and v times its gain is added.
   // expected_position [B, T] (optional): the fractional token index each frame is expected at; when
   // given, lag(t, n) = expected_position(t) - (n + 0.5) (the straight diagonal is (t + 0.5) N_b / T_b).
   torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,

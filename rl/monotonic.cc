@@ -192,6 +192,54 @@ absl::StatusOr<torch::Tensor> MonotonicEntropy(const torch::Tensor& advance_logi
   }
 }
 
+absl::StatusOr<torch::Tensor> SoftValueToGo(const torch::Tensor& score, const torch::Tensor& token_lengths,
+                                            const torch::Tensor& frame_lengths) {
+  if (!score.defined() || score.dim() != 3 || !score.is_floating_point()) {
+    return absl::InvalidArgumentError("SoftValueToGo: score must be a floating-point [B, T, N] tensor");
+  }
+  const int64_t B = score.size(0), T = score.size(1), N = score.size(2);
+  if (!token_lengths.defined() || !frame_lengths.defined() || token_lengths.numel() != B || frame_lengths.numel() != B) {
+    return absl::InvalidArgumentError(absl::StrCat("SoftValueToGo: token_lengths and frame_lengths must have ", B, " entries"));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor s = score.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor nl = token_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor tl = frame_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const double kNone = -std::numeric_limits<double>::infinity();
+    torch::Tensor q = torch::full({B, T, N}, kNone, torch::kDouble);
+    const double* sp = s.data_ptr<double>();
+    double* qp = q.data_ptr<double>();
+    // log(exp(x) + exp(y)) with -inf handled.
+    auto log_add = [kNone](double x, double y) {
+      if (x == kNone) return y;
+      if (y == kNone) return x;
+      return std::max(x, y) + std::log1p(std::exp(-std::abs(x - y)));
+    };
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t n_b = nl.data_ptr<int64_t>()[b], t_b = tl.data_ptr<int64_t>()[b];
+      if (n_b < 1 || n_b > N || t_b < n_b || t_b > T) {
+        return absl::InvalidArgumentError(absl::StrCat("SoftValueToGo: utterance ", b, " has ", n_b, " tokens and ", t_b,
+                                                       " frames (need 1 <= tokens <= frames, within ", N, " x ", T, ")"));
+      }
+      const double* sb = sp + b * T * N;
+      double* qb = qp + b * T * N;
+      qb[(t_b - 1) * N + n_b - 1] = sb[(t_b - 1) * N + n_b - 1];
+      for (int64_t t = t_b - 2; t >= 0; --t) {
+        // Frame t on token n leaves t_b - 1 - t frames for the n_b - 1 - n tokens after it.
+        for (int64_t n = std::max<int64_t>(0, n_b - (t_b - t)); n < n_b; ++n) {
+          const double* next = qb + (t + 1) * N;
+          const double rest = log_add(next[n], n + 1 < n_b ? next[n + 1] : kNone);
+          if (rest != kNone) qb[t * N + n] = sb[t * N + n] + rest;
+        }
+      }
+    }
+    return q.to(torch::kFloat).to(score.device());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("SoftValueToGo: ", e.what_without_backtrace()));
+  }
+}
+
 absl::StatusOr<torch::Tensor> FrameScoreReward(const torch::Tensor& score, const torch::Tensor& token,
                                                const torch::Tensor& frame_mask) {
   if (!score.defined() || score.dim() != 3 || !score.is_floating_point()) {

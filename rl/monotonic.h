@@ -51,6 +51,18 @@ absl::StatusOr<torch::Tensor> MonotonicLogProb(const torch::Tensor& advance_logi
 // [S, B, T] (0 elsewhere), differentiable.
 absl::StatusOr<torch::Tensor> MonotonicEntropy(const torch::Tensor& advance_logits, const MonotonicPaths& paths);
 
+// The soft value-to-go of each walk state under a per-frame score [B, T, N] (e.g. the forward-sum
+// aligner's log-attention): Q(t, n) = log of the sum, over every monotonic continuation that puts
+// frame t on token n and ends on token N_b - 1 at frame T_b - 1, of exp(the summed score of its
+// frames t..T_b - 1). It is the exact soft (maximum-entropy) value of the walk for the ALIGNMENT_SCORE
+// reward undiscounted, found by a backward dynamic program on the host in O(T_b N_b) per utterance,
+// so Q(t, n + 1) - Q(t, n) is the soft advantage of advancing at frame t from token n: a model-based
+// critic that sees the whole rest of the utterance, pauses included. -> [B, T, N] float, -inf where
+// no continuation exists (too few frames left for the tokens left) and at padding. token_lengths,
+// frame_lengths [B]. Fails (InvalidArgument) as SampleMonotonicPaths on inconsistent shapes or lengths.
+absl::StatusOr<torch::Tensor> SoftValueToGo(const torch::Tensor& score, const torch::Tensor& token_lengths,
+                                            const torch::Tensor& frame_lengths);
+
 // Dense per-frame reward from a text-mel similarity: score[b, t, token[s, b, t]] at real frames
 // (frame_mask [B, T] bool), 0 elsewhere. score [B, T, N] (e.g. the forward-sum aligner's
 // log-attention), token [S, B, T] int64 -> [S, B, T] float, detached.

@@ -1,5 +1,6 @@
 #include "rl/monotonic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -155,6 +156,69 @@ TEST(SampleMonotonicPathsTest, RejectsImpossibleUtterances) {
   EXPECT_FALSE(SampleMonotonicPaths(logits, torch::tensor({3}, torch::kLong), torch::tensor({5}, torch::kLong), u).ok());
   EXPECT_FALSE(SampleMonotonicPaths(logits, torch::tensor({3}, torch::kLong), torch::tensor({4}, torch::kLong),
                                     torch::rand({2, 1, 3})).ok());
+}
+
+// Brute force: every monotonic continuation from (t, n) is a choice of which of the remaining
+// frames advance, so the soft value is a log-sum-exp over all of them.
+double BruteSoftValue(const torch::Tensor& s, int64_t b, int64_t t, int64_t n, int64_t t_b, int64_t n_b) {
+  const double here = s[b][t][n].item<double>();
+  if (t == t_b - 1) return n == n_b - 1 ? here : -INFINITY;
+  const double stay = BruteSoftValue(s, b, t + 1, n, t_b, n_b);
+  const double advance = n + 1 < n_b ? BruteSoftValue(s, b, t + 1, n + 1, t_b, n_b) : -INFINITY;
+  if (std::isinf(stay) && std::isinf(advance)) return -INFINITY;
+  const double m = std::max(stay, advance);
+  return here + m + std::log(std::exp(stay - m) + std::exp(advance - m));
+}
+
+TEST(SoftValueToGoTest, MatchesTheLogSumOverAllContinuations) {
+  torch::manual_seed(11);
+  const int64_t B = 2, T = 9, N = 4;
+  torch::Tensor score = torch::randn({B, T, N}) * 2 - 1;
+  torch::Tensor nl = torch::tensor({4, 3}, torch::kLong), tl = torch::tensor({9, 6}, torch::kLong);
+  auto q = SoftValueToGo(score, nl, tl);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->sizes(), score.sizes());
+  int64_t finite = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t n = 0; n < N; ++n) {
+        const double got = (*q)[b][t][n].item<double>();
+        if (t >= tl[b].item<int64_t>() || n >= nl[b].item<int64_t>()) {
+          EXPECT_TRUE(std::isinf(got) && got < 0) << b << " " << t << " " << n;
+          continue;
+        }
+        const double want = BruteSoftValue(score, b, t, n, tl[b].item<int64_t>(), nl[b].item<int64_t>());
+        if (std::isinf(want)) {
+          EXPECT_TRUE(std::isinf(got) && got < 0) << b << " " << t << " " << n;
+        } else {
+          EXPECT_NEAR(got, want, 1e-4 * (1 + std::abs(want))) << b << " " << t << " " << n;
+          ++finite;
+        }
+      }
+    }
+  }
+  EXPECT_GT(finite, 30);
+  // Frame 0 on token 0 sums over every alignment: the forward-sum's log-likelihood of the utterance.
+  EXPECT_NEAR((*q)[1][0][0].item<double>(), BruteSoftValue(score, 1, 0, 0, 6, 3), 1e-4 * 20);
+}
+
+TEST(SoftValueToGoTest, AdvancingIsPreferredWhenTheScoreAheadIsBetter) {
+  // Two tokens, six frames; the score favours token 1 from frame 2 on.
+  torch::Tensor score = torch::full({1, 6, 2}, -5.0);
+  for (int64_t t = 0; t < 6; ++t) score[0][t][t < 2 ? 0 : 1] = 0.0;
+  auto q = SoftValueToGo(score, torch::tensor({2}, torch::kLong), torch::tensor({6}, torch::kLong));
+  ASSERT_TRUE(q.ok()) << q.status();
+  const auto gain = [&](int64_t t) { return (*q)[0][t][1].item<double>() - (*q)[0][t][0].item<double>(); };
+  EXPECT_LT(gain(1), 0.0);  // frame 1 belongs to token 0
+  EXPECT_GT(gain(2), 0.0);  // frame 2 onwards to token 1
+  EXPECT_GT(gain(4), 0.0);
+}
+
+TEST(SoftValueToGoTest, RejectsInconsistentLengths) {
+  torch::Tensor score = torch::zeros({1, 3, 4});
+  EXPECT_FALSE(SoftValueToGo(score, torch::tensor({4}, torch::kLong), torch::tensor({3}, torch::kLong)).ok());  // frames < tokens
+  EXPECT_FALSE(SoftValueToGo(score, torch::tensor({2, 2}, torch::kLong), torch::tensor({3, 3}, torch::kLong)).ok());
+  EXPECT_FALSE(SoftValueToGo(torch::zeros({3, 4}), torch::tensor({2}, torch::kLong), torch::tensor({3}, torch::kLong)).ok());
 }
 
 TEST(FrameScoreRewardTest, GathersTheAssignedTokensScoreAtRealFrames) {

@@ -252,6 +252,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
     return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   }
   if (!std::isfinite(rl.alignment_score_weight_init())) return Invalid("rl.alignment_score_weight_init must be finite");
+  if (c.aligner() == TrainConfig::RL && rl.actor_observes_value_to_go() && !rl.actor_observes_alignment_score()) {
+    return Invalid("rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
+  }
   if (c.aligner() == TrainConfig::RL && rl.alignment_score_weight_init() != 0 && !rl.actor_observes_alignment_score()) {
     return Invalid("rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");
   }

@@ -106,6 +106,11 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");
   bad = *c;
+  bad.mutable_rl()->set_actor_observes_value_to_go(true);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
+  bad = *c;
   bad.set_steps(0);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: steps must be > 0");
 }

@@ -79,6 +79,13 @@ absl::StatusOr<rl::MonotonicPaths> PolicyWalk(const torch::Tensor& logits, const
                                   torch::full({1, logits.size(0), logits.size(1)}, 0.5f));
 }
 
+// What the per-frame actor observes of the aligner's log-attention [B, T, N] for batch `b`: the
+// log-attention itself, or its soft value-to-go (rl::SoftValueToGo) when the policy observes that.
+absl::StatusOr<torch::Tensor> ObservedScore(const model::AcousticModel& model, const Tensors& b, const torch::Tensor& log_att) {
+  if (!model->options().policy.observe_value_to_go) return log_att;
+  return rl::SoftValueToGo(log_att, b.token_lengths, b.frame_lengths);
+}
+
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
 // (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's greedy
 // choice (RL). Called without gradients, for validation and evaluation.
@@ -95,7 +102,8 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
       if (model->options().policy.per_frame) {  // the greedy (or most likely) monotonic walk
         torch::Tensor similarity;
         if (model->options().policy.observe_alignment_score) {
-          similarity = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths).log_attention.to(torch::kFloat);
+          LS_ASSIGN_OR_RETURN(similarity, ObservedScore(model, b, model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths)
+                                                                       .log_attention.to(torch::kFloat)));
         }
         LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
         LS_ASSIGN_OR_RETURN(rl::MonotonicPaths walk,
@@ -684,9 +692,11 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
     log_att = log_att.detach();
   }
-  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits,
-                      ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask,
-                                               rc.actor_observes_alignment_score() ? log_att : torch::Tensor()));
+  torch::Tensor observed;
+  if (rc.actor_observes_alignment_score()) {
+    LS_ASSIGN_OR_RETURN(observed, ObservedScore(ctx.model, b, log_att));
+  }
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, observed));
   adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
   std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);

@@ -278,6 +278,11 @@ TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
             c.mutable_model()->set_use_predictor(true);
             c.mutable_rl()->set_lag_from_predictor(true);
           }
+          if (monotonic && reward == RlConfig::ALIGNMENT_SCORE && baseline == RlConfig::SELF_CRITICAL) {
+            c.mutable_rl()->set_actor_observes_alignment_score(true);  // through its value-to-go
+            c.mutable_rl()->set_actor_observes_value_to_go(true);
+            c.mutable_rl()->set_alignment_score_weight_init(1.0);
+          }
           MemorySink sink;
           std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
           ASSERT_NE(t, nullptr) << name;
