@@ -21,6 +21,7 @@ TEST(ConfigTest, PresetsLoadAndValidate) {
   EXPECT_EQ(rl->aligner(), TrainConfig::RL);
   EXPECT_EQ(rl->model().preset(), ModelConfig::LIGHT);
   EXPECT_EQ(rl->rl().samples_per_utterance(), 4);
+  EXPECT_TRUE(rl->rl().actor_observes_value_to_go());
   absl::StatusOr<TrainConfig> proto = LoadTrainConfig("train/configs/prototype_rl.pbtxt");
   ASSERT_TRUE(proto.ok());
   EXPECT_EQ(proto->model().preset(), ModelConfig::PROTOTYPE);
@@ -93,6 +94,8 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_decoder_durations(RlConfig::MOST_LIKELY);
   bad.mutable_rl()->set_monotonic_frame_policy(false);
   bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
+  bad.mutable_rl()->set_alignment_score_weight_init(0);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   bad = *c;
   bad.mutable_rl()->set_alignment_score_kernel(-1);
@@ -103,6 +106,7 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad = *c;
   bad.mutable_rl()->set_alignment_score_weight_init(1.0);
   bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: rl.alignment_score_weight_init needs rl.actor_observes_alignment_score");
   bad = *c;

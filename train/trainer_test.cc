@@ -214,6 +214,8 @@ TEST(TrainerTest, MonotonicAlignmentScoreRlResumesExactly) {
   c.mutable_rl()->set_credit_discount(0.9);
   c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
   c.mutable_rl()->set_actor_observes_alignment_score(true);
+  c.mutable_rl()->set_actor_observes_value_to_go(true);  // as the preset
+  c.mutable_rl()->set_alignment_score_weight_init(1.0);
   ExpectExactResume(c, "rl_monotonic",
                     {"mel_loss", "policy_loss", "entropy", "reward", "forward_sum_loss", "duration_loss", "actor_grad_norm"});
 }
