@@ -128,6 +128,33 @@ absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention,
   }
 }
 
+absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attention, const torch::Tensor& durations,
+                                               const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths) {
+  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  const int64_t b = log_attention.size(0), t_max = log_attention.size(1), n_max = log_attention.size(2);
+  if (!durations.defined() || durations.dim() != 2 || durations.size(0) != b || durations.size(1) != n_max ||
+      durations.is_floating_point()) {
+    return absl::InvalidArgumentError("BinarizationLoss: durations must be integer [B, N] like log_attention's B and N");
+  }
+  try {
+    const torch::Device device = log_attention.device();
+    const torch::Tensor d = durations.to(device, torch::kLong), ml = mel_lengths.to(device, torch::kLong);
+    if ((d < 0).any().item<bool>() || (d.sum(1) != ml).any().item<bool>() || (ml > t_max).any().item<bool>()) {
+      return absl::InvalidArgumentError(
+          "BinarizationLoss: durations must be >= 0 and sum to each utterance's mel length (<= T)");
+    }
+    // The hard alignment's token of frame t: the number of tokens that end at or before t.
+    const torch::Tensor t = torch::arange(t_max, torch::TensorOptions().dtype(torch::kLong).device(device));
+    const torch::Tensor token = (d.cumsum(1).unsqueeze(1) <= t.view({1, -1, 1})).sum(2).clamp_max(n_max - 1);  // [B, T]
+    const torch::Tensor picked = log_attention.gather(2, token.unsqueeze(2)).squeeze(2);                     // [B, T]
+    const torch::Tensor frames = (t.unsqueeze(0) < ml.unsqueeze(1)).to(picked.scalar_type());
+    const torch::Tensor per_utterance = -(picked * frames).sum(1) / ml.to(picked.scalar_type()).clamp_min(1);
+    return per_utterance.mean();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("BinarizationLoss: ", e.what_without_backtrace()));
+  }
+}
+
 namespace {
 
 torch::Tensor MasHost(const torch::Tensor& log_attention, const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths) {

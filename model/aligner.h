@@ -62,6 +62,15 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
                                              const torch::Tensor& mel_lengths, double blank_logprob = -1.0);
 
+// The binarization loss (Badlani et al. 2021, "One TTS Alignment To Rule Them All"): minus the mean,
+// over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives
+// the frame, averaged over the batch. It pulls the soft alignment towards the hard one the model
+// trains with. durations [B, N] int64 are that alignment (frames per token, summing to each
+// utterance's frame count; 0 at padding). Differentiable in log_attention. Fails (InvalidArgument)
+// on inconsistent shapes or durations that are negative or do not sum to mel_lengths.
+absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attention, const torch::Tensor& durations,
+                                               const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths);
+
 enum class MasBackend {
   kAuto,       // host loops on CPU tensors, tensor operations on other devices
   kHost,       // dynamic programming on the host (copies to the CPU if needed)

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -139,6 +140,52 @@ TEST(AlignerTest, ForwardSumLossIsFiniteAndDecreases) {
 TEST(ForwardSumLossTest, RejectsBadLengths) {
   auto loss = ForwardSumLoss(torch::zeros({2, 3, 4}), torch::tensor({1}, torch::kLong), torch::tensor({3, 3}, torch::kLong));
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");
+}
+
+// Hand-computed: utterance 0 has 2 tokens over 3 frames (durations 1, 2), utterance 1 one token over
+// 2 frames, padded to T = 3, N = 2. The loss is minus the mean log-attention along each hard path,
+// averaged over utterances: (-(x000 + x011 + x021) / 3 - (x100 + x110) / 2) / 2.
+TEST(BinarizationLossTest, IsMinusTheMeanLogAttentionAlongTheHardPath) {
+  torch::Tensor lp = torch::tensor({-0.1, -2.0, -1.5, -0.3, -0.9, -0.6, -0.2, -1e4, -0.7, -1e4, 0.0, 0.0}).view({2, 3, 2});
+  lp.requires_grad_(true);
+  const torch::Tensor text = torch::tensor({2, 1}, torch::kLong), mel = torch::tensor({3, 2}, torch::kLong);
+  auto loss = BinarizationLoss(lp, torch::tensor({1, 2, 2, 0}, torch::kLong).view({2, 2}), text, mel);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  const double expected = ((0.1 + 0.3 + 0.6) / 3 + (0.2 + 0.7) / 2) / 2;
+  EXPECT_NEAR(loss->item<double>(), expected, 1e-6);
+  loss->backward();
+  // The gradient is -1 / (2 T_b) at the path's cells and 0 elsewhere (padding included).
+  const torch::Tensor want = torch::tensor({-1.0 / 6, 0.0, 0.0, -1.0 / 6, 0.0, -1.0 / 6, -0.25, 0.0, -0.25, 0.0, 0.0, 0.0}).view({2, 3, 2});
+  EXPECT_TRUE(torch::allclose(lp.grad(), want, 1e-6, 1e-7)) << lp.grad();
+}
+
+TEST(BinarizationLossTest, RejectsDurationsThatDoNotFitTheFrames) {
+  const torch::Tensor lp = torch::zeros({1, 3, 2}), text = torch::tensor({2}, torch::kLong), mel = torch::tensor({3}, torch::kLong);
+  const std::string bad_sum = "BinarizationLoss: durations must be >= 0 and sum to each utterance's mel length (<= T)";
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1, 1}}, torch::kLong), text, mel).status().message(), bad_sum);
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{4, -1}}, torch::kLong), text, mel).status().message(), bad_sum);
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1.0, 2.0}}), text, mel).status().message(),
+            "BinarizationLoss: durations must be integer [B, N] like log_attention's B and N");
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1, 1, 1}}, torch::kLong), text, mel).status().message(),
+            "BinarizationLoss: durations must be integer [B, N] like log_attention's B and N");
+}
+
+// MAS's path is the one of highest summed log-attention, so no other hard alignment has a lower loss.
+TEST(BinarizationLossTest, MasPathHasTheLowestLoss) {
+  torch::manual_seed(5);
+  const torch::Tensor lp = torch::log_softmax(torch::randn({1, 6, 3}) * 2, -1);
+  const torch::Tensor text = torch::tensor({3}, torch::kLong), mel = torch::tensor({6}, torch::kLong);
+  auto mas = MonotonicAlignmentSearch(lp, text, mel);
+  ASSERT_TRUE(mas.ok());
+  auto best = BinarizationLoss(lp, *mas, text, mel);
+  ASSERT_TRUE(best.ok());
+  for (int64_t a = 1; a <= 4; ++a) {
+    for (int64_t b = 1; a + b <= 5; ++b) {
+      auto other = BinarizationLoss(lp, torch::tensor({{a, b, 6 - a - b}}, torch::kLong), text, mel);
+      ASSERT_TRUE(other.ok());
+      EXPECT_GE(other->item<double>(), best->item<double>() - 1e-6) << a << " " << b;
+    }
+  }
 }
 
 }  // namespace

@@ -286,6 +286,16 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (c.duration_loss_weight() < 0 || c.forward_sum_weight() < 0) {
     return Invalid("duration_loss_weight and forward_sum_weight must be >= 0");
   }
+  if (!(c.binarization_weight() >= 0) || c.binarization_start_step() < 0) {
+    return Invalid("binarization_weight and binarization_start_step must be >= 0");
+  }
+  if (c.binarization_weight() > 0 && c.aligner() != TrainConfig::MAS &&
+      !(c.aligner() == TrainConfig::RL && rl.monotonic_frame_policy() && rl.reward() == RlConfig::ALIGNMENT_SCORE &&
+        (rl.decoder_durations() == RlConfig::GREEDY || rl.decoder_durations() == RlConfig::MOST_LIKELY))) {
+    return Invalid(
+        "binarization_weight needs aligner MAS, or aligner RL with rl.monotonic_frame_policy, rl.reward "
+        "ALIGNMENT_SCORE and rl.decoder_durations GREEDY or MOST_LIKELY");
+  }
   return absl::OkStatus();
 }
 

@@ -115,6 +115,23 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
   bad = *c;
+  bad.set_binarization_weight(-1);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: binarization_weight and binarization_start_step must be >= 0");
+  TrainConfig good = *c;
+  good.set_binarization_weight(0.5);
+  EXPECT_TRUE(ValidateTrainConfig(good).ok());
+  bad = good;
+  bad.mutable_rl()->set_decoder_durations(RlConfig::SAMPLES);
+  const std::string needs =
+      "TrainConfig: binarization_weight needs aligner MAS, or aligner RL with rl.monotonic_frame_policy, rl.reward "
+      "ALIGNMENT_SCORE and rl.decoder_durations GREEDY or MOST_LIKELY";
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), needs);
+  bad = good;
+  bad.set_aligner(TrainConfig::ORACLE);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), needs);
+  good.set_aligner(TrainConfig::MAS);
+  EXPECT_TRUE(ValidateTrainConfig(good).ok());
+  bad = *c;
   bad.set_steps(0);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: steps must be > 0");
 }

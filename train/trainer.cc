@@ -561,12 +561,25 @@ torch::Tensor MeanDuration(const torch::Tensor& durations, const torch::Tensor& 
   return (durations.to(torch::kFloat) * m).sum() / m.sum().clamp_min(1);
 }
 
+// The aligner's binarization loss along the hard alignment `durations` [B, N], weighted, added to
+// out.model_loss and out.terms ("binarization_loss", a mean over utterances), from
+// config.binarization_start_step on; nothing when binarization_weight is 0.
+absl::Status AddBinarizationLoss(Context& ctx, const torch::Tensor& log_att, const torch::Tensor& durations, const Tensors& b,
+                                 MicroBatch& out) {
+  if (!(ctx.config.binarization_weight() > 0) || ctx.step < ctx.config.binarization_start_step()) return absl::OkStatus();
+  LS_ASSIGN_OR_RETURN(torch::Tensor loss, model::BinarizationLoss(log_att, durations, b.token_lengths, b.frame_lengths));
+  loss = loss * ctx.scale.utterances;
+  out.model_loss = out.model_loss + ctx.config.binarization_weight() * loss;
+  out.terms.emplace_back("binarization_loss", loss.detach());
+  return absl::OkStatus();
+}
+
 // Durations from reference (ORACLE) or the aligner (MAS) -> length regulation -> decoder.
 absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
   const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
   MicroBatch out;
   torch::Tensor durations;
-  torch::Tensor fs_loss;
+  torch::Tensor fs_loss, log_att;
   if (ctx.config.aligner() == TrainConfig::ORACLE) {
     if (!b.durations.defined()) {
       return absl::FailedPreconditionError("aligner ORACLE needs reference durations, and this batch has none");
@@ -574,9 +587,9 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
     durations = b.durations;
   } else {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths));
-    LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(att.log_attention.detach().to(torch::kFloat),
-                                                                   b.token_lengths, b.frame_lengths));
+    log_att = att.log_attention.to(torch::kFloat);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(log_att.detach(), b.token_lengths, b.frame_lengths));
   }
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
   LS_ASSIGN_OR_RETURN(model::Synthesis syn,
@@ -591,6 +604,7 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
     fs_loss = fs_loss * ctx.scale.utterances;  // a mean over utterances
     out.model_loss = out.model_loss + wf * fs_loss;
     out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
+    LS_RETURN_IF_ERROR(AddBinarizationLoss(ctx, log_att, durations, b, out));
   }
   out.terms.emplace_back("mean_duration", MeanDuration(syn.expanded.durations, b.token_mask) * ctx.scale.tokens);
   return out;
@@ -685,12 +699,12 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
-  torch::Tensor fs_loss, log_att;
+  torch::Tensor fs_loss, log_att, log_att_grad;  // the last: differentiable, for the binarization loss
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-    log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
-    log_att = log_att.detach();
+    log_att_grad = att.log_attention.to(torch::kFloat);
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att_grad, b.token_lengths, b.frame_lengths));
+    log_att = log_att_grad.detach();
   }
   torch::Tensor observed;
   if (rc.actor_observes_alignment_score()) {
@@ -777,6 +791,9 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   out.actor_loss = policy_loss - rc.entropy_weight() * mean_entropy;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"policy_loss", policy_loss.detach()}, {"entropy", mean_entropy.detach()}};
   LS_RETURN_IF_ERROR(AddAlignerAndPredictorLosses(ctx, enc, b, used, fs_loss, out));
+  if (log_att_grad.defined() && decoder_walk) {  // config validation asks for both
+    LS_RETURN_IF_ERROR(AddBinarizationLoss(ctx, log_att_grad, decoder_walk->durations[0], b, out));
+  }
   out.terms.emplace_back("reward", reward_mean.detach() * ctx.scale.frames);
   out.terms.emplace_back("mean_duration", MeanDuration(paths.durations.view({S * B, N}), tile(b.token_mask, S)) * ctx.scale.tokens);
   out.terms.emplace_back("mean_fitted_duration", MeanDuration(used, b.token_mask) * ctx.scale.tokens);

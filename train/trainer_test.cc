@@ -192,7 +192,37 @@ TEST(TrainerTest, OracleResumesExactly) {
 TEST(TrainerTest, MasResumesExactlyWithAccumulation) {
   TrainConfig c = TinyConfig(TrainConfig::MAS, "");
   c.mutable_optimizer()->set_grad_accumulation(2);
-  ExpectExactResume(c, "mas", {"mel_loss", "duration_loss", "forward_sum_loss", "mean_duration"});
+  c.set_binarization_weight(0.5);
+  ExpectExactResume(c, "mas", {"mel_loss", "duration_loss", "forward_sum_loss", "binarization_loss", "mean_duration"});
+}
+
+// The binarization loss is logged (and so trained) from binarization_start_step on, for MAS and for the
+// per-frame policy, and is minus a mean of log-probabilities (> 0).
+TEST(TrainerTest, BinarizationLossStartsAtItsStep) {
+  for (TrainConfig::Aligner aligner : {TrainConfig::MAS, TrainConfig::RL}) {
+    TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("binarization_", aligner)));
+    c.set_steps(3);
+    c.set_binarization_weight(1.0);
+    c.set_binarization_start_step(2);
+    if (aligner == TrainConfig::RL) {
+      c.mutable_rl()->set_monotonic_frame_policy(true);
+      c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+      c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+    }
+    MemorySink sink;
+    std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
+    ASSERT_NE(t, nullptr);
+    InMemoryBatchSource source(SyntheticBatches(1, 3), true);
+    const absl::Status s = t->Train(source, nullptr);
+    ASSERT_TRUE(s.ok()) << s;
+    const auto& loss = sink.scalars["train/binarization_loss"];
+    EXPECT_EQ(loss.count(1), 0u) << TrainConfig::Aligner_Name(aligner);
+    for (int64_t step : {2, 3}) {
+      ASSERT_EQ(loss.count(step), 1u) << TrainConfig::Aligner_Name(aligner) << " step " << step;
+      EXPECT_GT(loss.at(step), 0.0);
+      EXPECT_TRUE(std::isfinite(loss.at(step)));
+    }
+  }
 }
 
 TEST(TrainerTest, RlResumesExactly) {
@@ -216,8 +246,9 @@ TEST(TrainerTest, MonotonicAlignmentScoreRlResumesExactly) {
   c.mutable_rl()->set_actor_observes_alignment_score(true);
   c.mutable_rl()->set_actor_observes_value_to_go(true);  // as the preset
   c.mutable_rl()->set_alignment_score_weight_init(1.0);
-  ExpectExactResume(c, "rl_monotonic",
-                    {"mel_loss", "policy_loss", "entropy", "reward", "forward_sum_loss", "duration_loss", "actor_grad_norm"});
+  c.set_binarization_weight(0.5);
+  ExpectExactResume(c, "rl_monotonic", {"mel_loss", "policy_loss", "entropy", "reward", "forward_sum_loss", "binarization_loss",
+                                        "duration_loss", "actor_grad_norm"});
 }
 
 // A sanity check that each method trains: the mel loss falls within 20 steps on two batches.
