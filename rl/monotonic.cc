@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace lightspeech::rl {
 namespace {
@@ -30,17 +31,48 @@ torch::Tensor DecisionLogits(const torch::Tensor& advance_logits, const Monotoni
   return expanded.gather(3, paths.prev_token.unsqueeze(3)).squeeze(3);
 }
 
+// Lengths of a [B, T, N] input's utterances, on the host (int64, contiguous).
+struct HostLengths {
+  torch::Tensor tokens, frames;
+};
+
+// The checks SampleMonotonicPaths, MostLikelyMonotonicPaths and SoftValueToGo share: `x` (called
+// `x_name` in the messages, which start with `fn`) is a floating-point [B, T, N] tensor, and every
+// utterance has 1 <= tokens <= frames within N x T.
+absl::StatusOr<HostLengths> CheckLengths(absl::string_view fn, absl::string_view x_name, const torch::Tensor& x,
+                                         const torch::Tensor& token_lengths, const torch::Tensor& frame_lengths) {
+  if (!x.defined() || x.dim() != 3 || !x.is_floating_point()) {
+    return absl::InvalidArgumentError(absl::StrCat(fn, ": ", x_name, " must be a floating-point [B, T, N] tensor"));
+  }
+  const int64_t B = x.size(0), T = x.size(1), N = x.size(2);
+  if (!token_lengths.defined() || !frame_lengths.defined() || token_lengths.numel() != B || frame_lengths.numel() != B) {
+    return absl::InvalidArgumentError(absl::StrCat(fn, ": token_lengths and frame_lengths must have ", B, " entries"));
+  }
+  HostLengths h;
+  try {
+    h.tokens = token_lengths.to(torch::kCPU, torch::kLong).contiguous().view({-1});
+    h.frames = frame_lengths.to(torch::kCPU, torch::kLong).contiguous().view({-1});
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(fn, ": ", e.what_without_backtrace()));
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = h.tokens.data_ptr<int64_t>()[b], t = h.frames.data_ptr<int64_t>()[b];
+    if (n < 1 || n > N || t < n || t > T) {
+      return absl::InvalidArgumentError(absl::StrCat(fn, ": utterance ", b, " has ", n, " tokens and ", t,
+                                                     " frames (need 1 <= tokens <= frames, within ", N, " x ", T, ")"));
+    }
+  }
+  return h;
+}
+
 }  // namespace
 
 absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
                                                     const torch::Tensor& frame_lengths, const torch::Tensor& uniforms) {
-  if (!advance_logits.defined() || advance_logits.dim() != 3 || !advance_logits.is_floating_point()) {
-    return absl::InvalidArgumentError("SampleMonotonicPaths: advance_logits must be a floating-point [B, T, N] tensor");
-  }
+  const absl::StatusOr<HostLengths> lengths =
+      CheckLengths("SampleMonotonicPaths", "advance_logits", advance_logits, token_lengths, frame_lengths);
+  if (!lengths.ok()) return lengths.status();
   const int64_t B = advance_logits.size(0), T = advance_logits.size(1), N = advance_logits.size(2);
-  if (!token_lengths.defined() || !frame_lengths.defined() || token_lengths.numel() != B || frame_lengths.numel() != B) {
-    return absl::InvalidArgumentError(absl::StrCat("SampleMonotonicPaths: token_lengths and frame_lengths must have ", B, " entries"));
-  }
   if (!uniforms.defined() || uniforms.dim() != 3 || uniforms.size(1) != B || uniforms.size(2) != T) {
     return absl::InvalidArgumentError(absl::StrCat("SampleMonotonicPaths: uniforms must be [S, ", B, ", ", T, "]"));
   }
@@ -49,17 +81,10 @@ absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = advance_logits.detach().to(torch::kCPU, torch::kFloat).contiguous();
     const torch::Tensor u = uniforms.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    const torch::Tensor nl = token_lengths.to(torch::kCPU, torch::kLong).contiguous();
-    const torch::Tensor tl = frame_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor& nl = lengths->tokens;
+    const torch::Tensor& tl = lengths->frames;
     const float* a = logits.data_ptr<float>();
     const float* up = u.data_ptr<float>();
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t n = nl.data_ptr<int64_t>()[b], t = tl.data_ptr<int64_t>()[b];
-      if (n < 1 || n > N || t < n || t > T) {
-        return absl::InvalidArgumentError(absl::StrCat("SampleMonotonicPaths: utterance ", b, " has ", n, " tokens and ", t,
-                                                       " frames (need 1 <= tokens <= frames, within ", N, " x ", T, ")"));
-      }
-    }
     torch::Tensor durations = torch::zeros({S, B, N}, torch::kLong);
     torch::Tensor token = torch::zeros({S, B, T}, torch::kLong), prev = torch::zeros({S, B, T}, torch::kLong);
     torch::Tensor advanced = torch::zeros({S, B, T}, torch::kBool), free = torch::zeros({S, B, T}, torch::kBool);
@@ -104,13 +129,10 @@ absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance
 
 absl::StatusOr<MonotonicPaths> MostLikelyMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
                                                         const torch::Tensor& frame_lengths) {
-  if (!advance_logits.defined() || advance_logits.dim() != 3 || !advance_logits.is_floating_point()) {
-    return absl::InvalidArgumentError("MostLikelyMonotonicPaths: advance_logits must be a floating-point [B, T, N] tensor");
-  }
+  const absl::StatusOr<HostLengths> lengths =
+      CheckLengths("MostLikelyMonotonicPaths", "advance_logits", advance_logits, token_lengths, frame_lengths);
+  if (!lengths.ok()) return lengths.status();
   const int64_t B = advance_logits.size(0), T = advance_logits.size(1), N = advance_logits.size(2);
-  if (!token_lengths.defined() || !frame_lengths.defined() || token_lengths.numel() != B || frame_lengths.numel() != B) {
-    return absl::InvalidArgumentError(absl::StrCat("MostLikelyMonotonicPaths: token_lengths and frame_lengths must have ", B, " entries"));
-  }
   // The search only chooses each frame's decision; SampleMonotonicPaths then replays them with
   // uniforms that force them (-1: advance whatever the probability, 2: stay), so both functions
   // build paths the same way.
@@ -118,18 +140,14 @@ absl::StatusOr<MonotonicPaths> MostLikelyMonotonicPaths(const torch::Tensor& adv
   try {
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = advance_logits.detach().to(torch::kCPU, torch::kDouble).contiguous();
-    const torch::Tensor nl = token_lengths.to(torch::kCPU, torch::kLong).contiguous();
-    const torch::Tensor tl = frame_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor& nl = lengths->tokens;
+    const torch::Tensor& tl = lengths->frames;
     const double* a = logits.data_ptr<double>();
     const double kNone = -std::numeric_limits<double>::infinity();
     std::vector<double> score, next;
     std::vector<uint8_t> came_by_advance;  // [t_b, n_b]
     for (int64_t b = 0; b < B; ++b) {
       const int64_t n_b = nl.data_ptr<int64_t>()[b], t_b = tl.data_ptr<int64_t>()[b];
-      if (n_b < 1 || n_b > N || t_b < n_b || t_b > T) {
-        return absl::InvalidArgumentError(absl::StrCat("MostLikelyMonotonicPaths: utterance ", b, " has ", n_b, " tokens and ", t_b,
-                                                       " frames (need 1 <= tokens <= frames, within ", N, " x ", T, ")"));
-      }
       score.assign(n_b, kNone);
       score[0] = 0.0;
       came_by_advance.assign(static_cast<size_t>(t_b * n_b), 0);
@@ -194,18 +212,14 @@ absl::StatusOr<torch::Tensor> MonotonicEntropy(const torch::Tensor& advance_logi
 
 absl::StatusOr<torch::Tensor> SoftValueToGo(const torch::Tensor& score, const torch::Tensor& token_lengths,
                                             const torch::Tensor& frame_lengths) {
-  if (!score.defined() || score.dim() != 3 || !score.is_floating_point()) {
-    return absl::InvalidArgumentError("SoftValueToGo: score must be a floating-point [B, T, N] tensor");
-  }
+  const absl::StatusOr<HostLengths> lengths = CheckLengths("SoftValueToGo", "score", score, token_lengths, frame_lengths);
+  if (!lengths.ok()) return lengths.status();
   const int64_t B = score.size(0), T = score.size(1), N = score.size(2);
-  if (!token_lengths.defined() || !frame_lengths.defined() || token_lengths.numel() != B || frame_lengths.numel() != B) {
-    return absl::InvalidArgumentError(absl::StrCat("SoftValueToGo: token_lengths and frame_lengths must have ", B, " entries"));
-  }
   try {
     torch::NoGradGuard no_grad;
     const torch::Tensor s = score.detach().to(torch::kCPU, torch::kDouble).contiguous();
-    const torch::Tensor nl = token_lengths.to(torch::kCPU, torch::kLong).contiguous();
-    const torch::Tensor tl = frame_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor& nl = lengths->tokens;
+    const torch::Tensor& tl = lengths->frames;
     const double kNone = -std::numeric_limits<double>::infinity();
     torch::Tensor q = torch::full({B, T, N}, kNone, torch::kDouble);
     const double* sp = s.data_ptr<double>();
@@ -218,10 +232,6 @@ absl::StatusOr<torch::Tensor> SoftValueToGo(const torch::Tensor& score, const to
     };
     for (int64_t b = 0; b < B; ++b) {
       const int64_t n_b = nl.data_ptr<int64_t>()[b], t_b = tl.data_ptr<int64_t>()[b];
-      if (n_b < 1 || n_b > N || t_b < n_b || t_b > T) {
-        return absl::InvalidArgumentError(absl::StrCat("SoftValueToGo: utterance ", b, " has ", n_b, " tokens and ", t_b,
-                                                       " frames (need 1 <= tokens <= frames, within ", N, " x ", T, ")"));
-      }
       const double* sb = sp + b * T * N;
       double* qb = qp + b * T * N;
       qb[(t_b - 1) * N + n_b - 1] = sb[(t_b - 1) * N + n_b - 1];
