@@ -90,6 +90,14 @@ std::unique_ptr<Trainer> MakeTrainer(const TrainConfig& c, MemorySink* sink) {
   return t.ok() ? *std::move(t) : nullptr;
 }
 
+// A fresh trainer for c, trained on `batches` endless synthetic batches, logging into sink.
+absl::Status TrainFresh(const TrainConfig& c, int batches, MemorySink& sink) {
+  std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
+  if (t == nullptr) return absl::InternalError("the trainer could not be created");
+  InMemoryBatchSource source(SyntheticBatches(batches, 3), true);
+  return t->Train(source, nullptr);
+}
+
 TEST(LearningRateTest, WarmupThenDecay) {
   OptimizerConfig o;
   o.set_lr(1.0);
@@ -210,10 +218,7 @@ TEST(TrainerTest, BinarizationLossStartsAtItsStep) {
       c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
     }
     MemorySink sink;
-    std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
-    ASSERT_NE(t, nullptr);
-    InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-    const absl::Status s = t->Train(source, nullptr);
+    const absl::Status s = TrainFresh(c, 1, sink);
     ASSERT_TRUE(s.ok()) << s;
     const auto& loss = sink.scalars["train/binarization_loss"];
     EXPECT_EQ(loss.count(1), 0u) << TrainConfig::Aligner_Name(aligner);
@@ -260,10 +265,7 @@ TEST(TrainerTest, EveryMethodReducesTheMelLoss) {
     c.mutable_optimizer()->set_lr(1e-2);
     c.mutable_optimizer()->set_decay(OptimizerConfig::CONSTANT);
     MemorySink sink;
-    std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
-    ASSERT_NE(t, nullptr);
-    InMemoryBatchSource source(SyntheticBatches(2, 3), true);
-    const absl::Status s = t->Train(source, nullptr);
+    const absl::Status s = TrainFresh(c, 2, sink);
     ASSERT_TRUE(s.ok()) << s;
     const auto& mel = sink.scalars["train/mel_loss"];
     const double first = (mel.at(1) + mel.at(2)) / 2, last = (mel.at(19) + mel.at(20)) / 2;
@@ -280,10 +282,7 @@ TEST(TrainerTest, RlBaselinesAndRewardsRun) {
       c.mutable_rl()->set_baseline(baseline);
       c.mutable_rl()->set_reward(reward);
       MemorySink sink;
-      std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
-      ASSERT_NE(t, nullptr);
-      InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-      const absl::Status s = t->Train(source, nullptr);
+      const absl::Status s = TrainFresh(c, 1, sink);
       EXPECT_TRUE(s.ok()) << RlConfig::Baseline_Name(baseline) << " " << RlConfig::Reward_Name(reward) << ": " << s;
       EXPECT_TRUE(std::isfinite(sink.scalars["train/policy_loss"][1]));
     }
@@ -317,10 +316,7 @@ TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
             c.mutable_rl()->set_alignment_score_weight_init(1.0);
           }
           MemorySink sink;
-          std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
-          ASSERT_NE(t, nullptr) << name;
-          InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-          const absl::Status st = t->Train(source, nullptr);
+          const absl::Status st = TrainFresh(c, 1, sink);
           ASSERT_TRUE(st.ok()) << name << ": " << st;
           for (const char* term : {"policy_loss", "mel_loss", "reward"}) {
             EXPECT_TRUE(std::isfinite(sink.scalars[absl::StrCat("train/", term)][2])) << name << " " << term;
