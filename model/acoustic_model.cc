@@ -126,10 +126,15 @@ absl::StatusOr<torch::Tensor> AcousticModelImpl::ExpectedPositions(const torch::
   if (!predictor_) return absl::FailedPreconditionError("AcousticModel: built without a duration predictor");
   try {
     torch::NoGradGuard no_grad;
-    const bool was_training = predictor_->is_training();
-    predictor_->eval();  // no dropout: the walk's input must not depend on the random stream
+    // No dropout: the walk's input must not depend on the random stream. The mode is restored on
+    // every way out, exceptions included.
+    struct EvalMode {
+      DurationPredictor& p;
+      const bool was_training;
+      explicit EvalMode(DurationPredictor& predictor) : p(predictor), was_training(predictor->is_training()) { p->eval(); }
+      ~EvalMode() { p->train(was_training); }
+    } eval_mode(predictor_);
     torch::Tensor log_d = predictor_(encodings.detach(), token_mask);
-    predictor_->train(was_training);
     const torch::Tensor mask = token_mask.to(torch::kBool);
     torch::Tensor d = (log_d.to(torch::kFloat).exp() - 1).clamp_min(1e-2) * mask.to(torch::kFloat);  // [B, N]
     const torch::Tensor total = frame_lengths.to(torch::kFloat).view({-1, 1});

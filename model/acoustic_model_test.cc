@@ -237,6 +237,9 @@ TEST_P(AcousticModelTest, ExpectedPositionsFollowThePredictorsDurations) {
   // k + (t + 0.5 - start_k) / d_k inside the token k whose span holds t + 0.5.
   auto curved = (*model)->ExpectedPositions(enc, batch.mask, frames, 20);
   ASSERT_TRUE(curved.ok()) << curved.status();
+  for (const auto& child : (*model)->named_children()) {  // the predictor is back in training mode
+    EXPECT_TRUE(child.value()->is_training()) << child.key();
+  }
   (*model)->eval();
   auto log_d = (*model)->PredictLogDurations(enc, batch.mask);
   (*model)->train();

@@ -139,16 +139,20 @@ absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attentio
   try {
     const torch::Device device = log_attention.device();
     const torch::Tensor d = durations.to(device, torch::kLong), ml = mel_lengths.to(device, torch::kLong);
-    if ((d < 0).any().item<bool>() || (d.sum(1) != ml).any().item<bool>() || (ml > t_max).any().item<bool>()) {
-      return absl::InvalidArgumentError(
-          "BinarizationLoss: durations must be >= 0 and sum to each utterance's mel length (<= T)");
+    const torch::Tensor padded = ~TokenMask(text_lengths, n_max, device);  // [B, N]
+    const torch::Tensor bad = (d < 0).any(1) | (d.sum(1) != ml) | (ml > t_max) | ((d > 0) & padded).any(1);  // [B]
+    if (bad.any().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "BinarizationLoss: utterance ", bad.to(torch::kLong).argmax().item<int64_t>(),
+          ": durations must be >= 0, 0 at padded tokens, and sum to the utterance's mel length (<= T)"));
     }
     // The hard alignment's token of frame t: the number of tokens that end at or before t.
     const torch::Tensor t = torch::arange(t_max, torch::TensorOptions().dtype(torch::kLong).device(device));
     const torch::Tensor token = (d.cumsum(1).unsqueeze(1) <= t.view({1, -1, 1})).sum(2).clamp_max(n_max - 1);  // [B, T]
     const torch::Tensor picked = log_attention.gather(2, token.unsqueeze(2)).squeeze(2);                     // [B, T]
-    const torch::Tensor frames = (t.unsqueeze(0) < ml.unsqueeze(1)).to(picked.scalar_type());
-    const torch::Tensor per_utterance = -(picked * frames).sum(1) / ml.to(picked.scalar_type()).clamp_min(1);
+    const torch::Tensor frames = t.unsqueeze(0) < ml.unsqueeze(1);  // [B, T]
+    const torch::Tensor per_utterance =
+        -torch::where(frames, picked, torch::zeros_like(picked)).sum(1) / ml.to(picked.scalar_type()).clamp_min(1);
     return per_utterance.mean();
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("BinarizationLoss: ", e.what_without_backtrace()));

@@ -66,8 +66,9 @@ absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention,
 // over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives
 // the frame, averaged over the batch. It pulls the soft alignment towards the hard one the model
 // trains with. durations [B, N] int64 are that alignment (frames per token, summing to each
-// utterance's frame count; 0 at padding). Differentiable in log_attention. Fails (InvalidArgument)
-// on inconsistent shapes or durations that are negative or do not sum to mel_lengths.
+// utterance's frame count; 0 at padding). Differentiable in log_attention. Fails (InvalidArgument,
+// naming the first bad utterance) on inconsistent shapes or durations that are negative, give frames
+// to padded tokens or do not sum to mel_lengths.
 absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attention, const torch::Tensor& durations,
                                                const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths);
 

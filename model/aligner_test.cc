@@ -161,9 +161,17 @@ TEST(BinarizationLossTest, IsMinusTheMeanLogAttentionAlongTheHardPath) {
 
 TEST(BinarizationLossTest, RejectsDurationsThatDoNotFitTheFrames) {
   const torch::Tensor lp = torch::zeros({1, 3, 2}), text = torch::tensor({2}, torch::kLong), mel = torch::tensor({3}, torch::kLong);
-  const std::string bad_sum = "BinarizationLoss: durations must be >= 0 and sum to each utterance's mel length (<= T)";
-  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1, 1}}, torch::kLong), text, mel).status().message(), bad_sum);
-  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{4, -1}}, torch::kLong), text, mel).status().message(), bad_sum);
+  const std::string bad = "BinarizationLoss: utterance 0: durations must be >= 0, 0 at padded tokens, and sum to the "
+                          "utterance's mel length (<= T)";
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1, 1}}, torch::kLong), text, mel).status().message(), bad);
+  EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{4, -1}}, torch::kLong), text, mel).status().message(), bad);
+  // Frames on a padded token (utterance 1 has one token of two), though the sum is right.
+  const torch::Tensor lp2 = torch::zeros({2, 3, 2}), text2 = torch::tensor({2, 1}, torch::kLong);
+  EXPECT_EQ(BinarizationLoss(lp2, torch::tensor({{1, 2}, {1, 2}}, torch::kLong), text2, torch::tensor({3, 3}, torch::kLong))
+                .status()
+                .message(),
+            "BinarizationLoss: utterance 1: durations must be >= 0, 0 at padded tokens, and sum to the utterance's mel "
+            "length (<= T)");
   EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1.0, 2.0}}), text, mel).status().message(),
             "BinarizationLoss: durations must be integer [B, N] like log_attention's B and N");
   EXPECT_EQ(BinarizationLoss(lp, torch::tensor({{1, 1, 1}}, torch::kLong), text, mel).status().message(),

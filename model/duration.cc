@@ -77,7 +77,10 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   }
   torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(mel_view));  // [B, T, A]
   torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
-  torch::Tensor sim = torch::matmul(keys, q.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim));
+  // In float from here on: under bf16 autocast the matmul returns bf16, which cannot hold the lag's
+  // positions (t up to thousands of frames, n up to hundreds of tokens) to a fraction of a token.
+  torch::Tensor sim =
+      (torch::matmul(keys, q.transpose(1, 2)) / std::sqrt(static_cast<double>(options_.attention_dim))).to(torch::kFloat);
   // x(t, n + 1) - x(t, n) for a [B, T, N] score; the last column has no next token (0).
   auto gain_of_advancing = [](const torch::Tensor& x) { return torch::cat({x.slice(2, 1), x.slice(2, -1)}, 2) - x; };
   const torch::Tensor n_len = token_mask.sum(1).to(sim.scalar_type()).view({-1, 1, 1});         // [B, 1, 1]

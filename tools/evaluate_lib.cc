@@ -337,7 +337,7 @@ std::string FormatReport(const EvaluationReport& r) {
       const UtteranceError& u = r.training_per_utterance[i];
       worst.push_back(absl::StrFormat("%s %.1f ms", u.id, u.MaeMs(r.ms_per_frame)));
     }
-    absl::StrAppendFormat(&out, "  the worst 10%% of utterances hold %.1f%% of the error; worst word MAE: %s\n",
+    absl::StrAppendFormat(&out, "  the worst 10%% of utterances hold %.1f%% of the error; largest summed error: %s\n",
                           100 * WorstShareOfError(r.training_per_utterance, 0.1), absl::StrJoin(worst, ", "));
   }
   out += MetricsText("(b) prediction from text alone, scaled to the true length", r.inference, r.ms_per_frame);

@@ -252,6 +252,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
     return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   }
   if (!std::isfinite(rl.alignment_score_weight_init())) return Invalid("rl.alignment_score_weight_init must be finite");
+  if (c.aligner() == TrainConfig::RL && rl.lag_from_predictor() && !(rl.monotonic_frame_policy() && m.use_predictor())) {
+    return Invalid("rl.lag_from_predictor needs rl.monotonic_frame_policy and model.use_predictor");
+  }
   if (c.aligner() == TrainConfig::RL && rl.actor_observes_value_to_go() && !rl.actor_observes_alignment_score()) {
     return Invalid("rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
   }
@@ -286,8 +289,8 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (c.duration_loss_weight() < 0 || c.forward_sum_weight() < 0) {
     return Invalid("duration_loss_weight and forward_sum_weight must be >= 0");
   }
-  if (!(c.binarization_weight() >= 0) || c.binarization_start_step() < 0) {
-    return Invalid("binarization_weight and binarization_start_step must be >= 0");
+  if (!(std::isfinite(c.binarization_weight()) && c.binarization_weight() >= 0) || c.binarization_start_step() < 0) {
+    return Invalid("binarization_weight must be finite and >= 0, binarization_start_step >= 0");
   }
   if (c.binarization_weight() > 0 && c.aligner() != TrainConfig::MAS &&
       !(c.aligner() == TrainConfig::RL && rl.monotonic_frame_policy() && rl.reward() == RlConfig::ALIGNMENT_SCORE &&

@@ -1,6 +1,7 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -116,7 +117,13 @@ TEST(ConfigTest, ValidationNamesTheField) {
             "TrainConfig: rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
   bad = *c;
   bad.set_binarization_weight(-1);
-  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: binarization_weight and binarization_start_step must be >= 0");
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: binarization_weight must be finite and >= 0, binarization_start_step >= 0");
+  bad.set_binarization_weight(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: binarization_weight must be finite and >= 0, binarization_start_step >= 0");
+  bad = *c;
+  bad.mutable_rl()->set_lag_from_predictor(true);
+  bad.mutable_model()->set_use_predictor(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.lag_from_predictor needs rl.monotonic_frame_policy and model.use_predictor");
   TrainConfig good = *c;
   good.set_binarization_weight(0.5);
   EXPECT_TRUE(ValidateTrainConfig(good).ok());

@@ -87,8 +87,9 @@ absl::StatusOr<torch::Tensor> ObservedScore(const model::AcousticModel& model, c
 }
 
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
-// (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's greedy
-// choice (RL). Called without gradients, for validation and evaluation.
+// (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's walk (RL:
+// the greedy one, or the most likely one with rl.decoder_durations MOST_LIKELY; the categorical
+// policy's greedy durations). Called without gradients, for validation and evaluation.
 absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, model::AcousticModel& model, const Tensors& b,
                                               const torch::Tensor& enc) {
   switch (aligner) {
@@ -275,7 +276,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     // methods agree to 1e-6); until that is explained, data-parallel runs of this policy are refused.
     return absl::FailedPreconditionError(
         "rl.monotonic_frame_policy is not supported with several processes yet (docs/DISTRIBUTED.md); "
-        "run it as one process or set rl.monotonic_frame_policy=false");
+        "run it as one process, or use the categorical policy: --set=rl.monotonic_frame_policy=false,"
+        "rl.actor_observes_alignment_score=false,rl.actor_observes_value_to_go=false,rl.alignment_score_weight_init=0");
   }
   s->sink = s->is_main() ? sink : nullptr;
   LS_ASSIGN_OR_RETURN(const std::string resolved, ResolveDevice(device));
