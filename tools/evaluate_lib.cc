@@ -116,6 +116,8 @@ std::string MetricsJson(const DurationMetrics& m, double ms_per_frame) {
       absl::StrCat("\"word_boundary_mae_ms\": ", JsonNumber(m.words.MaeMs(ms_per_frame))),
       absl::StrCat("\"word_boundaries_within_20ms\": ", JsonNumber(m.words.ShareWithin20ms())),
       absl::StrCat("\"word_boundaries_within_50ms\": ", JsonNumber(m.words.ShareWithin50ms())),
+      absl::StrCat("\"word_start_bias_ms\": ", JsonNumber(m.words.StartBiasMs(ms_per_frame))),
+      absl::StrCat("\"word_end_bias_ms\": ", JsonNumber(m.words.EndBiasMs(ms_per_frame))),
   };
   if (m.has_phones) {
     f.push_back(absl::StrCat("\"phone_boundaries\": ", m.phones.boundaries.boundaries));
@@ -131,9 +133,11 @@ std::string MetricsText(const std::string& title, const DurationMetrics& m, doub
   if (!m.available) return absl::StrCat(title, ": not available (the model has no such durations)\n");
   std::string out = absl::StrFormat(
       "%s: %d utterances (%d skipped: word count differs)\n"
-      "  word boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%\n",
+      "  word boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%; "
+      "mean signed error (late > 0): starts %+.2f ms, ends %+.2f ms\n",
       title, m.words.utterances, m.words.skipped, m.words.boundaries, m.words.MaeMs(ms_per_frame),
-      100 * m.words.ShareWithin20ms(), 100 * m.words.ShareWithin50ms());
+      100 * m.words.ShareWithin20ms(), 100 * m.words.ShareWithin50ms(), m.words.StartBiasMs(ms_per_frame),
+      m.words.EndBiasMs(ms_per_frame));
   if (m.has_phones) {
     absl::StrAppendFormat(&out,
                           "  phone boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%; "

@@ -129,13 +129,15 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   for (const char* key :
        {"\"checkpoint\"", "\"method\": \"ORACLE\"", "\"step\": 2", "\"utterances\"", "\"ms_per_frame\"",
         "\"training_durations\": {", "\"inference_durations\": {", "\"uniform_durations\": {", "\"word_boundary_mae_ms\": 0,",
-        "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"phone_boundary_mae_ms\"",
+        "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"word_start_bias_ms\": 0,", "\"word_end_bias_ms\": 0,",
+        "\"phone_boundary_mae_ms\"",
         "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\"",
         "\"training_error_share_worst_tenth\": 0,", "\"training_per_utterance\": [{\"id\": "}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing in " << json;
   }
   const std::string text = FormatReport(*r);
   EXPECT_NE(text.find("MAE 0.00 ms, within 20 ms 100.0%"), std::string::npos) << text;
+  EXPECT_NE(text.find("starts +0.00 ms, ends +0.00 ms"), std::string::npos) << text;
 }
 
 TEST_F(EvaluateTest, MasAndRlCheckpoints) {

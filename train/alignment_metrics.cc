@@ -27,8 +27,19 @@ int64_t WordsInLabel(const std::string& label) {
   return n;
 }
 
-void AddBoundary(int64_t reference, int64_t predicted, double ms_per_frame, BoundaryStats* stats) {
-  const double error = std::abs(static_cast<double>(predicted - reference));
+enum class Edge { kInner, kStart, kEnd };
+
+void AddBoundary(int64_t reference, int64_t predicted, double ms_per_frame, BoundaryStats* stats,
+                 Edge edge = Edge::kInner) {
+  const double signed_error = static_cast<double>(predicted - reference);
+  const double error = std::abs(signed_error);
+  if (edge == Edge::kStart) {
+    stats->starts += 1;
+    stats->start_signed_error_frames += signed_error;
+  } else if (edge == Edge::kEnd) {
+    stats->ends += 1;
+    stats->end_signed_error_frames += signed_error;
+  }
   stats->boundaries += 1;
   stats->abs_error_frames += error;
   // A small epsilon so that an error of exactly 20 ms (or 50 ms) counts as within.
@@ -110,8 +121,8 @@ void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector
     const size_t first = next;
     next += per_interval ? 1 : static_cast<size_t>(WordsInLabel(span->label));
     const size_t last = next - 1;
-    AddBoundary(span->start_frame, predicted[first].start_frame, ms_per_frame, stats);
-    AddBoundary(span->end_frame, predicted[last].end_frame, ms_per_frame, stats);
+    AddBoundary(span->start_frame, predicted[first].start_frame, ms_per_frame, stats, Edge::kStart);
+    AddBoundary(span->end_frame, predicted[last].end_frame, ms_per_frame, stats, Edge::kEnd);
   }
 }
 

@@ -35,10 +35,21 @@ struct BoundaryStats {
   double abs_error_frames = 0.0;  // sum of |predicted - reference| over boundaries
   int64_t within_20ms = 0;
   int64_t within_50ms = 0;
+  // Signed errors (predicted - reference; positive = late) of the boundaries that start a spoken
+  // interval and of those that end one (word boundaries only; phone boundaries count in neither).
+  int64_t starts = 0;
+  double start_signed_error_frames = 0.0;
+  int64_t ends = 0;
+  double end_signed_error_frames = 0.0;
 
   double MaeMs(double ms_per_frame) const {
     return boundaries == 0 ? 0.0 : abs_error_frames / boundaries * ms_per_frame;
   }
+  // Mean signed error of starts and of ends in ms: a systematic lead (negative) or lag (positive).
+  double StartBiasMs(double ms_per_frame) const {
+    return starts == 0 ? 0.0 : start_signed_error_frames / starts * ms_per_frame;
+  }
+  double EndBiasMs(double ms_per_frame) const { return ends == 0 ? 0.0 : end_signed_error_frames / ends * ms_per_frame; }
   double ShareWithin20ms() const { return boundaries == 0 ? 0.0 : double(within_20ms) / boundaries; }
   double ShareWithin50ms() const { return boundaries == 0 ? 0.0 : double(within_50ms) / boundaries; }
 };

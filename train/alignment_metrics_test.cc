@@ -77,6 +77,27 @@ TEST(AddWordBoundaries, CountsFramesOffAndShares) {
   EXPECT_NEAR(stats.ShareWithin50ms(), 0.75, kTolerance);  // and 3 frames
 }
 
+TEST(AddWordBoundaries, SignedErrorsOfStartsAndEndsApart) {
+  BoundaryStats stats;
+  // Starts: 0 -> 2 (+2), 10 -> 7 (-3); ends: 3 -> 6 (+3), 15 -> 15 (0). The absolute errors are the
+  // same whatever the sign; the biases tell early from late.
+  AddWordBoundaries({{0, 3, "ab"}, {10, 15, "a"}}, {{2, 6, ""}, {7, 15, ""}}, kMsPerFrame, &stats);
+  EXPECT_EQ(stats.starts, 2);
+  EXPECT_EQ(stats.ends, 2);
+  EXPECT_NEAR(stats.StartBiasMs(kMsPerFrame), (2 - 3) / 2.0 * kMsPerFrame, kTolerance);
+  EXPECT_NEAR(stats.EndBiasMs(kMsPerFrame), (3 + 0) / 2.0 * kMsPerFrame, kTolerance);
+  EXPECT_NEAR(stats.MaeMs(kMsPerFrame), (2 + 3 + 3 + 0) / 4.0 * kMsPerFrame, kTolerance);
+}
+
+TEST(AddPhoneBoundaries, CountNeitherStartsNorEnds) {
+  PhoneStats stats;
+  ASSERT_TRUE(AddPhoneBoundaries({2, 3, 4}, {3, 3, 3}, {true, true, true}, kMsPerFrame, &stats).ok());
+  EXPECT_EQ(stats.boundaries.boundaries, 2);
+  EXPECT_EQ(stats.boundaries.starts, 0);
+  EXPECT_EQ(stats.boundaries.ends, 0);
+  EXPECT_NEAR(stats.boundaries.StartBiasMs(kMsPerFrame), 0.0, kTolerance);
+}
+
 TEST(AddWordBoundaries, ReferenceIntervalWithTwoWordsSpansTwoPredictedWords) {
   BoundaryStats stats;
   AddWordBoundaries({{0, 8, "there be"}}, {{0, 3, ""}, {4, 8, ""}}, kMsPerFrame, &stats);
