@@ -248,6 +248,13 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   auto odd_or_unset = [](int32_t k) { return k == 0 || (k > 0 && k % 2 == 1); };
   if (!odd_or_unset(rl.actor_mel_kernel())) return Invalid("rl.actor_mel_kernel must be odd (0: 1)");
   if (!odd_or_unset(rl.alignment_score_kernel())) return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
+  // Options the other actors would ignore are refused rather than silently dropped.
+  if (c.aligner() == TrainConfig::RL && rl.actor_mel_kernel() > 1 && !rl.monotonic_frame_policy()) {
+    return Invalid("rl.actor_mel_kernel needs rl.monotonic_frame_policy");
+  }
+  if (c.aligner() == TrainConfig::RL && rl.alignment_score_kernel() > 1 && !rl.actor_observes_alignment_score()) {
+    return Invalid("rl.alignment_score_kernel needs rl.actor_observes_alignment_score");
+  }
   if (c.aligner() == TrainConfig::RL && rl.decoder_durations() == RlConfig::MOST_LIKELY && !rl.monotonic_frame_policy()) {
     return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   }

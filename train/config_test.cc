@@ -102,6 +102,23 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_alignment_score_kernel(-1);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_kernel must be odd (0: 1)");
   bad = *c;
+  bad.mutable_rl()->set_alignment_score_kernel(3);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
+  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: rl.alignment_score_kernel needs rl.actor_observes_alignment_score");
+  bad = *c;
+  bad.mutable_rl()->set_actor_mel_kernel(5);
+  bad.mutable_rl()->set_monotonic_frame_policy(false);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
+  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  bad.mutable_rl()->set_lag_from_predictor(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.actor_mel_kernel needs rl.monotonic_frame_policy");
+  bad.mutable_rl()->set_monotonic_frame_policy(true);
+  EXPECT_TRUE(ValidateTrainConfig(bad).ok()) << ValidateTrainConfig(bad).message();
+  bad = *c;
   bad.mutable_rl()->set_alignment_score_weight_init(std::nan(""));
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_weight_init must be finite");
   bad = *c;
