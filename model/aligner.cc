@@ -105,21 +105,38 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 }
 
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                             const torch::Tensor& mel_lengths, double blank_logprob) {
+                                             const torch::Tensor& mel_lengths, double blank_logprob,
+                                             const torch::Tensor& optional_tokens) {
   if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  const bool with_optional = optional_tokens.defined();
+  if (with_optional && (optional_tokens.scalar_type() != torch::kBool || optional_tokens.dim() != 2 ||
+                        optional_tokens.size(0) != log_attention.size(0) || optional_tokens.size(1) != log_attention.size(2))) {
+    return absl::InvalidArgumentError("ForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
+  }
   try {
     const int64_t b = log_attention.size(0), n = log_attention.size(2);
     const torch::Device device = log_attention.device();
     torch::Tensor padded = torch::constant_pad_nd(log_attention, {1, 0}, blank_logprob);  // [B, T, N + 1]
-    torch::Tensor keep = torch::cat({torch::ones({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(device)),
-                                     TokenMask(text_lengths, n, device)},
+    const torch::Tensor real = TokenMask(text_lengths, n, device);                         // [B, N]
+    torch::Tensor keep = torch::cat({torch::ones({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(device)), real},
                                     1);  // [B, N + 1]
     padded = torch::log_softmax(padded.masked_fill(~keep.unsqueeze(1), kMaskedLogProb), -1);
-    torch::Tensor targets = torch::arange(1, n + 1, torch::TensorOptions().dtype(torch::kLong).device(device))
-                                .unsqueeze(0)
-                                .expand({b, n})
-                                .contiguous();
+    const torch::TensorOptions longs = torch::TensorOptions().dtype(torch::kLong).device(device);
+    torch::Tensor targets = torch::arange(1, n + 1, longs).unsqueeze(0).expand({b, n}).contiguous();
     torch::Tensor text = text_lengths.to(device, torch::kLong), mel = mel_lengths.to(device, torch::kLong);
+    if (with_optional) {
+      const torch::Tensor optional = optional_tokens.to(device) & real;  // [B, N]
+      // The blank's column becomes log(p(blank) + sum of the optional tokens' p) per frame.
+      const torch::Tensor optional_lp = padded.narrow(2, 1, n).masked_fill(~optional.unsqueeze(1), kMaskedLogProb);
+      const torch::Tensor blank = torch::cat({padded.narrow(2, 0, 1), optional_lp}, 2).logsumexp(2, /*keepdim=*/true);
+      padded = torch::cat({blank, padded.narrow(2, 1, n)}, 2);
+      // Targets: the other real tokens in order (1-based columns), first in each row; the rest of a
+      // row lies beyond its target length and is not read.
+      const torch::Tensor required = real & ~optional;
+      const torch::Tensor key = (~required).to(torch::kLong) * n + torch::arange(n, longs).unsqueeze(0);
+      targets = std::get<1>(key.sort(1)) + 1;
+      text = required.sum(1);
+    }
     torch::Tensor per_utterance = torch::ctc_loss(padded.transpose(0, 1), targets, mel, text, /*blank=*/0,
                                                   at::Reduction::None, /*zero_infinity=*/true);  // [B]
     return (per_utterance / text.to(per_utterance.scalar_type()).clamp_min(1)).mean();

@@ -59,8 +59,16 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 // blank_logprob is prepended to the token axis and renormalized), divided by the text length and
 // averaged over the batch. log_attention [B, T, N]. Fails (InvalidArgument) on inconsistent shapes;
 // infinite per-utterance losses (T_b < N_b) are zeroed (zero_infinity) rather than propagated.
+//
+// optional_tokens (bool [B, N], or undefined: none) marks tokens that may take no frame at all, such
+// as word separators, which span a pause where there is one and nothing where the words run on.
+// They leave the target sequence and join the blank instead: a frame may go to the blank or to any
+// optional token (the log-sum of their probabilities), so the sum runs over alignments that give
+// every other token >= 1 frame and any frames between two of them to the optional ones. The loss is
+// then divided by the count of the other tokens.
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                             const torch::Tensor& mel_lengths, double blank_logprob = -1.0);
+                                             const torch::Tensor& mel_lengths, double blank_logprob = -1.0,
+                                             const torch::Tensor& optional_tokens = {});
 
 // The binarization loss (Badlani et al. 2021, "One TTS Alignment To Rule Them All"): minus the mean,
 // over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives

@@ -142,6 +142,48 @@ TEST(ForwardSumLossTest, RejectsBadLengths) {
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");
 }
 
+// Optional tokens against a brute-force sum: every labelling of the T frames with the blank (column 0,
+// log-probability -1 before renormalization) or a token, whose collapse (repeats merged, blanks
+// dropped) is the required tokens in order; an optional token's frames count as the blank's.
+TEST(ForwardSumLossTest, OptionalTokensJoinTheBlank) {
+  constexpr int64_t kT = 4, kN = 3;
+  torch::manual_seed(3);
+  const torch::Tensor lp = torch::log_softmax(torch::randn({1, kT, kN}, torch::kDouble), -1);
+  const torch::Tensor optional = torch::tensor({false, true, false}).view({1, kN});
+  const torch::Tensor tl = torch::tensor({kN}, torch::kLong), ml = torch::tensor({kT}, torch::kLong);
+  const torch::Tensor p = torch::log_softmax(torch::constant_pad_nd(lp, {1, 0}, -1.0), -1).exp()[0];  // [T, N + 1]
+  double total = 0;
+  int64_t codes = 1;
+  for (int64_t t = 0; t < kT; ++t) codes *= kN + 1;
+  for (int64_t code = 0; code < codes; ++code) {
+    std::vector<int64_t> label(kT);
+    for (int64_t t = 0, c = code; t < kT; ++t, c /= kN + 1) label[t] = c % (kN + 1);
+    std::vector<int64_t> collapsed;
+    double prob = 1;
+    for (int64_t t = 0; t < kT; ++t) {
+      if (label[t] == 2) {  // the optional token (index 1, column 2) is only ever counted as the blank
+        prob = 0;
+        break;
+      }
+      prob *= label[t] == 0 ? p[t][0].item<double>() + p[t][2].item<double>() : p[t][label[t]].item<double>();
+      if (label[t] != 0 && (t == 0 || label[t - 1] != label[t])) collapsed.push_back(label[t]);
+    }
+    if (prob > 0 && collapsed == std::vector<int64_t>{1, 3}) total += prob;
+  }
+  auto loss = ForwardSumLoss(lp, tl, ml, -1.0, optional);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  EXPECT_NEAR(loss->item<double>(), -std::log(total) / 2, 1e-9);  // two required tokens
+
+  // No optional token: the plain loss.
+  auto none = ForwardSumLoss(lp, tl, ml, -1.0, torch::zeros({1, kN}, torch::kBool));
+  auto plain = ForwardSumLoss(lp, tl, ml);
+  ASSERT_TRUE(none.ok() && plain.ok());
+  EXPECT_NEAR(none->item<double>(), plain->item<double>(), 1e-12);
+
+  EXPECT_EQ(ForwardSumLoss(lp, tl, ml, -1.0, torch::zeros({1, kN})).status().message(),
+            "ForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
+}
+
 // Hand-computed: utterance 0 has 2 tokens over 3 frames (durations 1, 2), utterance 1 one token over
 // 2 frames, padded to T = 3, N = 2. The loss is minus the mean log-attention along each hard path,
 // averaged over utterances: (-(x000 + x011 + x021) / 3 - (x100 + x110) / 2) / 2.

@@ -306,6 +306,10 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
         "binarization_weight needs aligner MAS, or aligner RL with rl.monotonic_frame_policy, rl.reward "
         "ALIGNMENT_SCORE and rl.decoder_durations GREEDY or MOST_LIKELY");
   }
+  if (c.optional_word_separators() && c.aligner() != TrainConfig::MAS &&
+      !(c.aligner() == TrainConfig::RL && rl.reward() == RlConfig::ALIGNMENT_SCORE)) {
+    return Invalid("optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");
+  }
   return absl::OkStatus();
 }
 

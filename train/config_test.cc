@@ -119,6 +119,15 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_monotonic_frame_policy(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok()) << ValidateTrainConfig(bad).message();
   bad = *c;
+  bad.set_optional_word_separators(true);
+  EXPECT_TRUE(ValidateTrainConfig(bad).ok());
+  bad.mutable_rl()->set_reward(RlConfig::NEGATIVE_MSE);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
+  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");
+  bad = *c;
   bad.mutable_rl()->set_alignment_score_weight_init(std::nan(""));
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_weight_init must be finite");
   bad = *c;

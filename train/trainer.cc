@@ -214,6 +214,7 @@ struct Trainer::State {
   bool tty = false;
 
   model::AcousticModel model{nullptr};
+  torch::Tensor separators;  // optional_word_separators: bool [symbols] on the device, true at "|" and " "
   NamedTensors model_params, actor_params;
   std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
   rl::MovingAverageBaseline baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward
@@ -266,6 +267,15 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
   s->symbols = symbols;
   s->n_mels = n_mels;
+  if (config.optional_word_separators()) {
+    std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
+    for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
+    if (std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
+      return absl::InvalidArgumentError(
+          "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
+    }
+    s->separators = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
+  }
   s->dist = distributed != nullptr && distributed->world_size() > 1 ? distributed : nullptr;
   if (s->dist != nullptr) {
     s->rank = s->dist->rank();
@@ -477,6 +487,7 @@ struct Context {
   Scales scale;
   int64_t step = 0;                              // the optimizer step being taken (seeds the RL samples)
   const HostBatch* host = nullptr;               // ids and lengths of the micro-batch
+  torch::Tensor separators;                      // State::separators (undefined: none optional)
   absl::Status reduce_status = absl::OkStatus();  // the first failure of a ReduceFn call
 
   // Sums small statistics across ranks (rl::ReduceFn); records the first failure.
@@ -488,6 +499,15 @@ struct Context {
     };
   }
 };
+
+// The forward-sum loss's blank (model::ForwardSumLoss's default).
+constexpr double kBlankLogProb = -1.0;
+
+// The tokens the forward-sum loss may leave without frames (bool [B, N]), or undefined for none.
+torch::Tensor OptionalTokens(const Context& ctx, const Tensors& b) {
+  if (!ctx.separators.defined()) return {};
+  return ctx.separators.index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+}
 
 uint64_t SplitMix64(uint64_t& state) {
   state += 0x9E3779B97F4A7C15ull;
@@ -590,7 +610,8 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
   } else {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, kBlankLogProb,
+                                                       OptionalTokens(ctx, b)));
     LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(log_att.detach(), b.token_lengths, b.frame_lengths));
   }
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
@@ -705,7 +726,8 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att_grad = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att_grad, b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att_grad, b.token_lengths, b.frame_lengths, kBlankLogProb,
+                                                       OptionalTokens(ctx, b)));
     log_att = log_att_grad.detach();
   }
   torch::Tensor observed;
@@ -836,7 +858,8 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     const torch::Tensor log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, kBlankLogProb,
+                                                       OptionalTokens(ctx, b)));
     LS_ASSIGN_OR_RETURN(torch::Tensor fitted,
                         model::FitDurations(a.durations.reshape({S * B, N}), mask_s, tile(b.frame_lengths, S)));
     LS_ASSIGN_OR_RETURN(rewards, rl::AlignmentScoreReward(log_att.detach(), fitted.view({S, B, N})));
@@ -1025,6 +1048,7 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   const bool rl_method = c.aligner() == TrainConfig::RL;
   Context ctx{c, s.model, s.baseline};
   ctx.dist = s.dist;
+  if (s.separators.defined()) ctx.separators = s.separators.to(s.device);
   std::vector<torch::Tensor> model_params, actor_params;
   for (const auto& [name, p] : s.model_params) model_params.push_back(p);
   for (const auto& [name, p] : s.actor_params) actor_params.push_back(p);

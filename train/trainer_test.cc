@@ -230,6 +230,46 @@ TEST(TrainerTest, BinarizationLossStartsAtItsStep) {
   }
 }
 
+// optional_word_separators reaches the forward-sum loss: with symbols 1-8 renamed "|" and " " (the
+// synthetic utterances draw from 1-26) the step-1 loss
+// (same initialization, same batch) differs from the plain one, for MAS and the per-frame policy; a
+// table without a separator is refused.
+TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
+  records::SymbolTable with_separator = SyntheticSymbols();
+  for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, i % 2 == 1 ? "|" : " ");
+  for (TrainConfig::Aligner aligner : {TrainConfig::MAS, TrainConfig::RL}) {
+    std::map<bool, double> first_loss;
+    for (bool optional : {false, true}) {
+      TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_", aligner, "_", optional)));
+      c.set_steps(1);
+      c.set_optional_word_separators(optional);
+      if (aligner == TrainConfig::RL) {
+        c.mutable_rl()->set_monotonic_frame_policy(true);
+        c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+        c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+      }
+      MemorySink sink;
+      absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", &sink, "");
+      ASSERT_TRUE(t.ok()) << t.status();
+      InMemoryBatchSource source(SyntheticBatches(1, 3), true);
+      const absl::Status s = (*t)->Train(source, nullptr);
+      ASSERT_TRUE(s.ok()) << s;
+      ASSERT_EQ(sink.scalars["train/forward_sum_loss"].count(1), 1u);
+      first_loss[optional] = sink.scalars["train/forward_sum_loss"][1];
+      EXPECT_TRUE(std::isfinite(first_loss[optional]));
+    }
+    EXPECT_GT(std::abs(first_loss[true] - first_loss[false]), 1e-4) << TrainConfig::Aligner_Name(aligner);
+    TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_missing_", aligner)));
+    c.set_optional_word_separators(true);
+    if (aligner == TrainConfig::RL) {
+      c.mutable_rl()->set_monotonic_frame_policy(true);
+      c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+    }
+    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
+    EXPECT_EQ(t.status().message(), "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
+  }
+}
+
 TEST(TrainerTest, RlResumesExactly) {
   TrainConfig c = TinyConfig(TrainConfig::RL, "");
   c.mutable_model()->set_use_predictor(true);
