@@ -1,6 +1,7 @@
 #include "model/aligner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -105,43 +106,123 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 }
 
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                             const torch::Tensor& mel_lengths, double blank_logprob,
-                                             const torch::Tensor& optional_tokens) {
+                                             const torch::Tensor& mel_lengths, double blank_logprob) {
   if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
-  const bool with_optional = optional_tokens.defined();
-  if (with_optional && (optional_tokens.scalar_type() != torch::kBool || optional_tokens.dim() != 2 ||
-                        optional_tokens.size(0) != log_attention.size(0) || optional_tokens.size(1) != log_attention.size(2))) {
-    return absl::InvalidArgumentError("ForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
-  }
   try {
     const int64_t b = log_attention.size(0), n = log_attention.size(2);
     const torch::Device device = log_attention.device();
     torch::Tensor padded = torch::constant_pad_nd(log_attention, {1, 0}, blank_logprob);  // [B, T, N + 1]
-    const torch::Tensor real = TokenMask(text_lengths, n, device);                         // [B, N]
-    torch::Tensor keep = torch::cat({torch::ones({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(device)), real},
+    torch::Tensor keep = torch::cat({torch::ones({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(device)),
+                                     TokenMask(text_lengths, n, device)},
                                     1);  // [B, N + 1]
     padded = torch::log_softmax(padded.masked_fill(~keep.unsqueeze(1), kMaskedLogProb), -1);
-    const torch::TensorOptions longs = torch::TensorOptions().dtype(torch::kLong).device(device);
-    torch::Tensor targets = torch::arange(1, n + 1, longs).unsqueeze(0).expand({b, n}).contiguous();
+    torch::Tensor targets = torch::arange(1, n + 1, torch::TensorOptions().dtype(torch::kLong).device(device))
+                                .unsqueeze(0)
+                                .expand({b, n})
+                                .contiguous();
     torch::Tensor text = text_lengths.to(device, torch::kLong), mel = mel_lengths.to(device, torch::kLong);
-    if (with_optional) {
-      const torch::Tensor optional = optional_tokens.to(device) & real;  // [B, N]
-      // The blank's column becomes log(p(blank) + sum of the optional tokens' p) per frame.
-      const torch::Tensor optional_lp = padded.narrow(2, 1, n).masked_fill(~optional.unsqueeze(1), kMaskedLogProb);
-      const torch::Tensor blank = torch::cat({padded.narrow(2, 0, 1), optional_lp}, 2).logsumexp(2, /*keepdim=*/true);
-      padded = torch::cat({blank, padded.narrow(2, 1, n)}, 2);
-      // Targets: the other real tokens in order (1-based columns), first in each row; the rest of a
-      // row lies beyond its target length and is not read.
-      const torch::Tensor required = real & ~optional;
-      const torch::Tensor key = (~required).to(torch::kLong) * n + torch::arange(n, longs).unsqueeze(0);
-      targets = std::get<1>(key.sort(1)) + 1;
-      text = required.sum(1);
-    }
     torch::Tensor per_utterance = torch::ctc_loss(padded.transpose(0, 1), targets, mel, text, /*blank=*/0,
                                                   at::Reduction::None, /*zero_infinity=*/true);  // [B]
     return (per_utterance / text.to(per_utterance.scalar_type()).clamp_min(1)).mean();
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("ForwardSumLoss: ", e.what_without_backtrace()));
+  }
+}
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double LogAdd(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
+}
+
+// The skipping forward-sum loss's value and gradient (to be scaled by the incoming gradient): forward
+// and backward passes over each utterance's (frame, token) lattice in double.
+struct SkippingForwardSum : public torch::autograd::Function<SkippingForwardSum> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& log_attention,
+                               const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths,
+                               const torch::Tensor& optional_tokens) {
+    const torch::Tensor lp = log_attention.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor tl = text_lengths.to(torch::kCPU, torch::kLong), ml = mel_lengths.to(torch::kCPU, torch::kLong);
+    const torch::Tensor opt = optional_tokens.to(torch::kCPU, torch::kBool).contiguous();
+    const int64_t batch = lp.size(0);
+    torch::Tensor grad = torch::zeros_like(lp);
+    std::vector<double> losses(batch, 0.0);
+    auto lp_a = lp.accessor<double, 3>();
+    auto grad_a = grad.accessor<double, 3>();
+    auto opt_a = opt.accessor<bool, 2>();
+    auto tl_a = tl.accessor<int64_t, 1>();
+    auto ml_a = ml.accessor<int64_t, 1>();
+    at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t n_b = tl_a[b], t_b = ml_a[b];
+        std::vector<double> alpha(t_b * n_b, kNegInf), beta(t_b * n_b, kNegInf);
+        auto skippable = [&](int64_t n) { return n >= 0 && n < n_b && opt_a[b][n]; };
+        for (int64_t n = 0; n < n_b && (n == 0 || skippable(n - 1)); ++n) alpha[n] = lp_a[b][0][n];  // starts
+        for (int64_t t = 1; t < t_b; ++t) {
+          for (int64_t n = 0; n < n_b; ++n) {
+            double from = alpha[(t - 1) * n_b + n];
+            if (n >= 1) from = LogAdd(from, alpha[(t - 1) * n_b + n - 1]);
+            if (n >= 2 && skippable(n - 1)) from = LogAdd(from, alpha[(t - 1) * n_b + n - 2]);
+            alpha[t * n_b + n] = from == kNegInf ? kNegInf : from + lp_a[b][t][n];
+          }
+        }
+        for (int64_t n = n_b - 1; n >= 0 && (n == n_b - 1 || skippable(n + 1)); --n) beta[(t_b - 1) * n_b + n] = 0;  // ends
+        for (int64_t t = t_b - 2; t >= 0; --t) {
+          for (int64_t n = 0; n < n_b; ++n) {
+            double to = beta[(t + 1) * n_b + n] + lp_a[b][t + 1][n];
+            if (n + 1 < n_b) to = LogAdd(to, beta[(t + 1) * n_b + n + 1] + lp_a[b][t + 1][n + 1]);
+            if (n + 2 < n_b && skippable(n + 1)) to = LogAdd(to, beta[(t + 1) * n_b + n + 2] + lp_a[b][t + 1][n + 2]);
+            beta[t * n_b + n] = to;
+          }
+        }
+        double log_z = kNegInf;
+        for (int64_t n = 0; n < n_b; ++n) log_z = LogAdd(log_z, alpha[(t_b - 1) * n_b + n] + beta[(t_b - 1) * n_b + n]);
+        if (!std::isfinite(log_z)) continue;  // no complete path: 0, no gradient
+        losses[b] = -log_z / n_b;
+        for (int64_t t = 0; t < t_b; ++t) {
+          for (int64_t n = 0; n < n_b; ++n) {
+            const double a = alpha[t * n_b + n] + beta[t * n_b + n];
+            if (a != kNegInf) grad_a[b][t][n] = -std::exp(a - log_z) / n_b / batch;
+          }
+        }
+      }
+    });
+    double total = 0;
+    for (double l : losses) total += l;
+    ctx->save_for_backward({grad.to(log_attention.device(), log_attention.scalar_type())});
+    return torch::tensor(total / batch, torch::TensorOptions().dtype(log_attention.scalar_type()).device(log_attention.device()));
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_output) {
+    const torch::Tensor grad = ctx->get_saved_variables()[0];
+    return {grad * grad_output[0], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
+                                                     const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens) {
+  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  if (!optional_tokens.defined() || optional_tokens.scalar_type() != torch::kBool || optional_tokens.dim() != 2 ||
+      optional_tokens.size(0) != log_attention.size(0) || optional_tokens.size(1) != log_attention.size(2)) {
+    return absl::InvalidArgumentError("SkippingForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
+  }
+  try {
+    const torch::Tensor tl = text_lengths.to(torch::kCPU, torch::kLong), ml = mel_lengths.to(torch::kCPU, torch::kLong);
+    if ((tl < 1).any().item<bool>() || (ml < 1).any().item<bool>() || (tl > log_attention.size(2)).any().item<bool>() ||
+        (ml > log_attention.size(1)).any().item<bool>()) {
+      return absl::InvalidArgumentError(
+          "SkippingForwardSumLoss: every utterance needs >= 1 token and >= 1 frame within the tensor's T and N");
+    }
+    return SkippingForwardSum::apply(log_attention, tl, ml, optional_tokens);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("SkippingForwardSumLoss: ", e.what_without_backtrace()));
   }
 }
 

@@ -59,16 +59,21 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 // blank_logprob is prepended to the token axis and renormalized), divided by the text length and
 // averaged over the batch. log_attention [B, T, N]. Fails (InvalidArgument) on inconsistent shapes;
 // infinite per-utterance losses (T_b < N_b) are zeroed (zero_infinity) rather than propagated.
-//
-// optional_tokens (bool [B, N], or undefined: none) marks tokens that may take no frame at all, such
-// as word separators, which span a pause where there is one and nothing where the words run on.
-// They leave the target sequence and join the blank instead: a frame may go to the blank or to any
-// optional token (the log-sum of their probabilities), so the sum runs over alignments that give
-// every other token >= 1 frame and any frames between two of them to the optional ones. The loss is
-// then divided by the count of the other tokens.
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                             const torch::Tensor& mel_lengths, double blank_logprob = -1.0,
-                                             const torch::Tensor& optional_tokens = {});
+                                             const torch::Tensor& mel_lengths, double blank_logprob = -1.0);
+
+// A forward-sum loss in which some tokens may take no frame: -log of the total probability
+// (exp of the summed log_attention along the path) of all monotonic alignments of the T_b frames to
+// the N_b tokens in order, in which every token gets >= 1 frame except those marked in
+// optional_tokens (bool [B, N]), which a path may skip (advance by two over one optional token).
+// Word separators marked optional take the frames of a pause where there is one and none where the
+// words run on. Unlike ForwardSumLoss there is no blank: every frame goes to a token. Divided by
+// the text length and averaged over the batch; an utterance with no complete path contributes 0 (and
+// no gradient). Computed in double on the host by the forward-backward algorithm (hand-written:
+// LibTorch's ctc_loss has no optional labels); the gradient is minus each token's frame posterior.
+// Fails (InvalidArgument) on inconsistent shapes or lengths.
+absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
+                                                     const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens);
 
 // The binarization loss (Badlani et al. 2021, "One TTS Alignment To Rule Them All"): minus the mean,
 // over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives

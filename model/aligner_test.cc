@@ -142,46 +142,59 @@ TEST(ForwardSumLossTest, RejectsBadLengths) {
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");
 }
 
-// Optional tokens against a brute-force sum: every labelling of the T frames with the blank (column 0,
-// log-probability -1 before renormalization) or a token, whose collapse (repeats merged, blanks
-// dropped) is the required tokens in order; an optional token's frames count as the blank's.
-TEST(ForwardSumLossTest, OptionalTokensJoinTheBlank) {
-  constexpr int64_t kT = 4, kN = 3;
-  torch::manual_seed(3);
-  const torch::Tensor lp = torch::log_softmax(torch::randn({1, kT, kN}, torch::kDouble), -1);
-  const torch::Tensor optional = torch::tensor({false, true, false}).view({1, kN});
-  const torch::Tensor tl = torch::tensor({kN}, torch::kLong), ml = torch::tensor({kT}, torch::kLong);
-  const torch::Tensor p = torch::log_softmax(torch::constant_pad_nd(lp, {1, 0}, -1.0), -1).exp()[0];  // [T, N + 1]
-  double total = 0;
-  int64_t codes = 1;
-  for (int64_t t = 0; t < kT; ++t) codes *= kN + 1;
-  for (int64_t code = 0; code < codes; ++code) {
-    std::vector<int64_t> label(kT);
-    for (int64_t t = 0, c = code; t < kT; ++t, c /= kN + 1) label[t] = c % (kN + 1);
-    std::vector<int64_t> collapsed;
-    double prob = 1;
-    for (int64_t t = 0; t < kT; ++t) {
-      if (label[t] == 2) {  // the optional token (index 1, column 2) is only ever counted as the blank
-        prob = 0;
-        break;
+// Against a brute-force sum over every frame-to-token labelling of a small lattice: monotonic, steps
+// of 0 or 1 token or 2 over an optional one, starting at the first token (or the second when the
+// first is optional) and ending at the last (or the one before an optional last). The brute force is
+// built from differentiable tensor ops, so autograd gives the reference gradient too. Utterance 1 is
+// padded (3 tokens over 4 frames) and has no optional token.
+TEST(SkippingForwardSumLossTest, MatchesBruteForceValueAndGradient) {
+  constexpr int64_t kT = 5, kN = 4;
+  torch::manual_seed(11);
+  const torch::Tensor lp = torch::log_softmax(torch::randn({2, kT, kN}, torch::kDouble), -1).requires_grad_(true);
+  const torch::Tensor optional = torch::tensor({false, true, false, true, false, false, false, false}).view({2, kN});
+  const torch::Tensor tl = torch::tensor({4, 3}, torch::kLong), ml = torch::tensor({5, 4}, torch::kLong);
+  torch::Tensor reference = torch::zeros({}, torch::kDouble);
+  for (int64_t b = 0; b < 2; ++b) {
+    const int64_t n_b = tl[b].item<int64_t>(), t_b = ml[b].item<int64_t>();
+    auto opt = [&](int64_t n) { return optional[b][n].item<bool>(); };
+    std::vector<torch::Tensor> paths;
+    int64_t codes = 1;
+    for (int64_t t = 0; t < t_b; ++t) codes *= n_b;
+    for (int64_t code = 0; code < codes; ++code) {
+      std::vector<int64_t> n(t_b);
+      for (int64_t t = 0, c = code; t < t_b; ++t, c /= n_b) n[t] = c % n_b;
+      bool ok = n[0] == 0 || (n[0] == 1 && opt(0));
+      ok = ok && (n[t_b - 1] == n_b - 1 || (n[t_b - 1] == n_b - 2 && opt(n_b - 1)));
+      for (int64_t t = 1; ok && t < t_b; ++t) {
+        const int64_t step = n[t] - n[t - 1];
+        ok = step == 0 || step == 1 || (step == 2 && opt(n[t] - 1));
       }
-      prob *= label[t] == 0 ? p[t][0].item<double>() + p[t][2].item<double>() : p[t][label[t]].item<double>();
-      if (label[t] != 0 && (t == 0 || label[t - 1] != label[t])) collapsed.push_back(label[t]);
+      if (!ok) continue;
+      torch::Tensor score = torch::zeros({}, torch::kDouble);
+      for (int64_t t = 0; t < t_b; ++t) score = score + lp[b][t][n[t]];
+      paths.push_back(score);
     }
-    if (prob > 0 && collapsed == std::vector<int64_t>{1, 3}) total += prob;
+    ASSERT_FALSE(paths.empty());
+    reference = reference - torch::stack(paths).logsumexp(0) / n_b;
   }
-  auto loss = ForwardSumLoss(lp, tl, ml, -1.0, optional);
+  reference = reference / 2;
+  const torch::Tensor expected_grad = torch::autograd::grad({reference}, {lp})[0];
+
+  auto loss = SkippingForwardSumLoss(lp, tl, ml, optional);
   ASSERT_TRUE(loss.ok()) << loss.status();
-  EXPECT_NEAR(loss->item<double>(), -std::log(total) / 2, 1e-9);  // two required tokens
+  EXPECT_NEAR(loss->item<double>(), reference.item<double>(), 1e-10);
+  const torch::Tensor grad = torch::autograd::grad({*loss}, {lp})[0];
+  EXPECT_TRUE(torch::allclose(grad, expected_grad, 1e-9, 1e-12)) << grad << expected_grad;
 
-  // No optional token: the plain loss.
-  auto none = ForwardSumLoss(lp, tl, ml, -1.0, torch::zeros({1, kN}, torch::kBool));
-  auto plain = ForwardSumLoss(lp, tl, ml);
-  ASSERT_TRUE(none.ok() && plain.ok());
-  EXPECT_NEAR(none->item<double>(), plain->item<double>(), 1e-12);
+  // Skipping only adds paths: with no optional token the loss is larger (here by a margin).
+  auto mandatory = SkippingForwardSumLoss(lp, tl, ml, torch::zeros({2, kN}, torch::kBool));
+  ASSERT_TRUE(mandatory.ok());
+  EXPECT_GT(mandatory->item<double>(), loss->item<double>() + 1e-3);
 
-  EXPECT_EQ(ForwardSumLoss(lp, tl, ml, -1.0, torch::zeros({1, kN})).status().message(),
-            "ForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
+  EXPECT_EQ(SkippingForwardSumLoss(lp, tl, ml, torch::zeros({2, kN})).status().message(),
+            "SkippingForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
+  EXPECT_EQ(SkippingForwardSumLoss(lp, torch::tensor({5, 3}, torch::kLong), ml, optional).status().message(),
+            "SkippingForwardSumLoss: every utterance needs >= 1 token and >= 1 frame within the tensor's T and N");
 }
 
 // Hand-computed: utterance 0 has 2 tokens over 3 frames (durations 1, 2), utterance 1 one token over

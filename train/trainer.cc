@@ -500,13 +500,13 @@ struct Context {
   }
 };
 
-// The forward-sum loss's blank (model::ForwardSumLoss's default).
-constexpr double kBlankLogProb = -1.0;
-
-// The tokens the forward-sum loss may leave without frames (bool [B, N]), or undefined for none.
-torch::Tensor OptionalTokens(const Context& ctx, const Tensors& b) {
-  if (!ctx.separators.defined()) return {};
-  return ctx.separators.index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+// The aligner's forward-sum loss for batch b: model::ForwardSumLoss, or with optional word
+// separators model::SkippingForwardSumLoss over the batch's separator tokens.
+absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b) {
+  if (!ctx.separators.defined()) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
+  const torch::Tensor optional =
+      ctx.separators.index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+  return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, optional);
 }
 
 uint64_t SplitMix64(uint64_t& state) {
@@ -610,8 +610,7 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
   } else {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, kBlankLogProb,
-                                                       OptionalTokens(ctx, b)));
+    LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att, b));
     LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(log_att.detach(), b.token_lengths, b.frame_lengths));
   }
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
@@ -726,8 +725,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att_grad = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att_grad, b.token_lengths, b.frame_lengths, kBlankLogProb,
-                                                       OptionalTokens(ctx, b)));
+    LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att_grad, b));
     log_att = log_att_grad.detach();
   }
   torch::Tensor observed;
@@ -858,8 +856,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     const torch::Tensor log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, kBlankLogProb,
-                                                       OptionalTokens(ctx, b)));
+    LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att, b));
     LS_ASSIGN_OR_RETURN(torch::Tensor fitted,
                         model::FitDurations(a.durations.reshape({S * B, N}), mask_s, tile(b.frame_lengths, S)));
     LS_ASSIGN_OR_RETURN(rewards, rl::AlignmentScoreReward(log_att.detach(), fitted.view({S, B, N})));
