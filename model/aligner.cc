@@ -226,6 +226,71 @@ absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_at
   }
 }
 
+absl::StatusOr<torch::Tensor> SkippingMonotonicAlignmentSearch(const torch::Tensor& log_attention,
+                                                               const torch::Tensor& text_lengths,
+                                                               const torch::Tensor& mel_lengths,
+                                                               const torch::Tensor& optional_tokens) {
+  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  if (!optional_tokens.defined() || optional_tokens.scalar_type() != torch::kBool || optional_tokens.dim() != 2 ||
+      optional_tokens.size(0) != log_attention.size(0) || optional_tokens.size(1) != log_attention.size(2)) {
+    return absl::InvalidArgumentError(
+        "SkippingMonotonicAlignmentSearch: optional_tokens must be bool [B, N] like log_attention's B and N");
+  }
+  try {
+    const torch::Tensor lp = log_attention.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor tl = text_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor ml = mel_lengths.to(torch::kCPU, torch::kLong).contiguous();
+    const torch::Tensor opt = optional_tokens.to(torch::kCPU).contiguous();
+    const int64_t batch = lp.size(0), t_max = lp.size(1), n_max = lp.size(2);
+    auto tl_a = tl.accessor<int64_t, 1>();
+    auto ml_a = ml.accessor<int64_t, 1>();
+    auto opt_a = opt.accessor<bool, 2>();
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t required = 0;
+      for (int64_t n = 0; n < std::min(tl_a[b], n_max); ++n) required += opt_a[b][n] ? 0 : 1;
+      if (tl_a[b] < 1 || tl_a[b] > n_max || ml_a[b] < std::max<int64_t>(required, 1) || ml_a[b] > t_max) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "SkippingMonotonicAlignmentSearch: utterance ", b,
+            " needs 1 <= tokens <= N, and frames >= its required tokens and <= T"));
+      }
+    }
+    torch::Tensor durations = torch::zeros({batch, n_max}, torch::kLong);
+    auto lp_a = lp.accessor<double, 3>();
+    auto d_a = durations.accessor<int64_t, 2>();
+    at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
+      std::vector<double> q;
+      std::vector<int8_t> step;  // how (t, n) was reached: by 0, 1 or 2 tokens
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t nb = tl_a[b], tb = ml_a[b];
+        auto skippable = [&](int64_t n) { return n >= 0 && n < nb && opt_a[b][n]; };
+        q.assign(tb * nb, kNegInf);
+        step.assign(tb * nb, 0);
+        for (int64_t n = 0; n < nb && (n == 0 || skippable(n - 1)); ++n) q[n] = lp_a[b][0][n];
+        for (int64_t t = 1; t < tb; ++t) {
+          for (int64_t n = 0; n < nb; ++n) {
+            double best = q[(t - 1) * nb + n];
+            int8_t how = 0;
+            if (n >= 1 && q[(t - 1) * nb + n - 1] > best) best = q[(t - 1) * nb + n - 1], how = 1;
+            if (n >= 2 && skippable(n - 1) && q[(t - 1) * nb + n - 2] > best) best = q[(t - 1) * nb + n - 2], how = 2;
+            if (best == kNegInf) continue;
+            q[t * nb + n] = best + lp_a[b][t][n];
+            step[t * nb + n] = how;
+          }
+        }
+        int64_t n = nb - 1;
+        if (nb >= 2 && skippable(nb - 1) && q[(tb - 1) * nb + nb - 2] > q[(tb - 1) * nb + nb - 1]) n = nb - 2;
+        for (int64_t t = tb - 1; t >= 0; --t) {
+          ++d_a[b][n];
+          if (t > 0) n -= step[t * nb + n];
+        }
+      }
+    });
+    return durations.to(log_attention.device());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("SkippingMonotonicAlignmentSearch: ", e.what_without_backtrace()));
+  }
+}
+
 absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attention, const torch::Tensor& durations,
                                                const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths) {
   if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;

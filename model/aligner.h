@@ -75,6 +75,17 @@ absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention,
 absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
                                                      const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens);
 
+// Monotonic alignment search in which the tokens marked in optional_tokens (bool [B, N]) may get
+// no frame: the most likely monotonic path (summed log_attention) that gives every other token >= 1
+// frame, steps by 0 or 1 token or by 2 over one optional token; the hard alignment that matches
+// SkippingForwardSumLoss. Durations [B, N] int64 on log_attention's device (0 at skipped and
+// padded tokens). On the host (hand-written, like MasHost: no library has this search). Fails
+// (InvalidArgument) on inconsistent shapes, or an utterance whose required tokens outnumber its frames.
+absl::StatusOr<torch::Tensor> SkippingMonotonicAlignmentSearch(const torch::Tensor& log_attention,
+                                                               const torch::Tensor& text_lengths,
+                                                               const torch::Tensor& mel_lengths,
+                                                               const torch::Tensor& optional_tokens);
+
 // The binarization loss (Badlani et al. 2021, "One TTS Alignment To Rule Them All"): minus the mean,
 // over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives
 // the frame, averaged over the batch. It pulls the soft alignment towards the hard one the model

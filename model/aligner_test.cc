@@ -197,6 +197,54 @@ TEST(SkippingForwardSumLossTest, MatchesBruteForceValueAndGradient) {
             "SkippingForwardSumLoss: every utterance needs >= 1 token and >= 1 frame within the tensor's T and N");
 }
 
+// Against brute force on random tiny lattices: the path found scores as much as the best of every
+// allowed labelling (same rules as the skipping forward-sum), and its durations give >= 1 frame to
+// every required token and sum to the frames.
+TEST(SkippingMonotonicAlignmentSearchTest, FindsTheBestSkippingPath) {
+  constexpr int64_t kT = 6, kN = 4;
+  torch::manual_seed(5);
+  for (int trial = 0; trial < 20; ++trial) {
+    const torch::Tensor lp = torch::log_softmax(3 * torch::randn({1, kT, kN}, torch::kDouble), -1);
+    const torch::Tensor optional = torch::rand({1, kN}) < 0.5;
+    auto opt = [&](int64_t n) { return optional[0][n].item<bool>(); };
+    const torch::Tensor tl = torch::tensor({kN}, torch::kLong), ml = torch::tensor({kT}, torch::kLong);
+    double best = -std::numeric_limits<double>::infinity();
+    int64_t codes = 1;
+    for (int64_t t = 0; t < kT; ++t) codes *= kN;
+    for (int64_t code = 0; code < codes; ++code) {
+      std::vector<int64_t> n(kT);
+      for (int64_t t = 0, c = code; t < kT; ++t, c /= kN) n[t] = c % kN;
+      bool ok = n[0] == 0 || (n[0] == 1 && opt(0)) || (n[0] == 2 && opt(0) && opt(1));
+      ok = ok && (n[kT - 1] == kN - 1 || (n[kT - 1] == kN - 2 && opt(kN - 1)));
+      for (int64_t t = 1; ok && t < kT; ++t) {
+        const int64_t step = n[t] - n[t - 1];
+        ok = step == 0 || step == 1 || (step == 2 && opt(n[t] - 1));
+      }
+      if (!ok) continue;
+      double score = 0;
+      for (int64_t t = 0; t < kT; ++t) score += lp[0][t][n[t]].item<double>();
+      best = std::max(best, score);
+    }
+    auto d = SkippingMonotonicAlignmentSearch(lp, tl, ml, optional);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ((*d).sum().item<int64_t>(), kT);
+    double score = 0;
+    for (int64_t n = 0, t = 0; n < kN; ++n) {
+      const int64_t frames = (*d)[0][n].item<int64_t>();
+      if (!opt(n)) {
+        EXPECT_GE(frames, 1) << "trial " << trial << " token " << n;
+      }
+      for (int64_t k = 0; k < frames; ++k) score += lp[0][t++][n].item<double>();
+    }
+    EXPECT_NEAR(score, best, 1e-9) << "trial " << trial;
+  }
+  EXPECT_EQ(SkippingMonotonicAlignmentSearch(torch::zeros({1, 2, 4}), torch::tensor({4}, torch::kLong),
+                                             torch::tensor({2}, torch::kLong), torch::zeros({1, 4}, torch::kBool))
+                .status()
+                .message(),
+            "SkippingMonotonicAlignmentSearch: utterance 0 needs 1 <= tokens <= N, and frames >= its required tokens and <= T");
+}
+
 // Hand-computed: utterance 0 has 2 tokens over 3 frames (durations 1, 2), utterance 1 one token over
 // 2 frames, padded to T = 3, N = 2. The loss is minus the mean log-attention along each hard path,
 // averaged over utterances: (-(x000 + x011 + x021) / 3 - (x100 + x110) / 2) / 2.

@@ -86,18 +86,30 @@ absl::StatusOr<torch::Tensor> ObservedScore(const model::AcousticModel& model, c
   return rl::SoftValueToGo(log_att, b.token_lengths, b.frame_lengths);
 }
 
+// The tokens of batch b that separators (bool [symbols]) marks, bool [B, N].
+torch::Tensor SeparatorTokens(const torch::Tensor& separators, const Tensors& b) {
+  return separators.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+}
+
+// MAS over log_att [B, T, N], or with optional word separators (bool [symbols], defined) the search
+// that may give them no frame (model::SkippingMonotonicAlignmentSearch).
+absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const torch::Tensor& separators) {
+  if (!separators.defined()) return model::MonotonicAlignmentSearch(log_att, b.token_lengths, b.frame_lengths);
+  return model::SkippingMonotonicAlignmentSearch(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(separators, b));
+}
+
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
 // (ORACLE), monotonic alignment search over the aligner's attention (MAS), or the actor's walk (RL:
 // the greedy one, or the most likely one with rl.decoder_durations MOST_LIKELY; the categorical
 // policy's greedy durations). Called without gradients, for validation and evaluation.
 absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, model::AcousticModel& model, const Tensors& b,
-                                              const torch::Tensor& enc) {
+                                              const torch::Tensor& enc, const torch::Tensor& separators) {
   switch (aligner) {
     case TrainConfig::ORACLE:
       return b.durations;
     case TrainConfig::MAS: {
       model::AlignerOutput att = model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
-      return model::MonotonicAlignmentSearch(att.log_attention.to(torch::kFloat), b.token_lengths, b.frame_lengths);
+      return HardAlignment(att.log_attention.to(torch::kFloat), b, separators);
     }
     default: {
       if (model->options().policy.per_frame) {  // the greedy (or most likely) monotonic walk
@@ -504,9 +516,7 @@ struct Context {
 // separators model::SkippingForwardSumLoss over the batch's separator tokens.
 absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b) {
   if (!ctx.separators.defined()) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
-  const torch::Tensor optional =
-      ctx.separators.index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
-  return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, optional);
+  return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(ctx.separators, b));
 }
 
 uint64_t SplitMix64(uint64_t& state) {
@@ -611,7 +621,7 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att = att.log_attention.to(torch::kFloat);
     LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att, b));
-    LS_ASSIGN_OR_RETURN(durations, model::MonotonicAlignmentSearch(log_att.detach(), b.token_lengths, b.frame_lengths));
+    LS_ASSIGN_OR_RETURN(durations, HardAlignment(log_att.detach(), b, ctx.separators));
   }
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
   LS_ASSIGN_OR_RETURN(model::Synthesis syn,
@@ -957,7 +967,7 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
       compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
       torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
       // the durations the training method would use for this utterance
-      LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc));
+      LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc, s.separators));
       torch::Tensor inference;  // text-only durations
       if (s.model->options().use_predictor) {
         LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
@@ -1318,7 +1328,7 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
   try {
     compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
     torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
-    LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc));  // [B, N]
+    LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc, s.separators));  // [B, N]
     torch::Tensor inference;  // [B, N] text-only, unscaled
     if (s.model->options().use_predictor) {
       LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
