@@ -139,13 +139,18 @@ double LogAdd(double a, double b) {
   return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
 }
 
-// The skipping forward-sum loss's value and gradient (to be scaled by the incoming gradient): forward
-// and backward passes over each utterance's (frame, token) lattice in double.
+// The skipping forward-sum loss's value and gradient (to be scaled by the incoming gradient) with
+// respect to log-probabilities [B, T, N + 1] whose column 0 is the blank: forward and backward passes
+// over each utterance's CTC lattice of 2 N_b + 1 states (state 2k the blank before token k, 2k + 1
+// token k, 2 N_b the final blank), in double. Token k may be left out when optional[k]: the lattice
+// then steps from the blank before it (2k) or from token k - 1 (2k - 1) straight to token k + 1, and
+// a path that leaves out the last token ends on the blank before it or on token N_b - 2; at most one
+// token is left out between two kept ones, so that every labelling of the frames has one path.
 struct SkippingForwardSum : public torch::autograd::Function<SkippingForwardSum> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& log_attention,
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& log_probs,
                                const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths,
                                const torch::Tensor& optional_tokens) {
-    const torch::Tensor lp = log_attention.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor lp = log_probs.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const torch::Tensor tl = text_lengths.to(torch::kCPU, torch::kLong), ml = mel_lengths.to(torch::kCPU, torch::kLong);
     const torch::Tensor opt = optional_tokens.to(torch::kCPU, torch::kBool).contiguous();
     const int64_t batch = lp.size(0);
@@ -158,43 +163,61 @@ struct SkippingForwardSum : public torch::autograd::Function<SkippingForwardSum>
     auto ml_a = ml.accessor<int64_t, 1>();
     at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        const int64_t n_b = tl_a[b], t_b = ml_a[b];
-        std::vector<double> alpha(t_b * n_b, kNegInf), beta(t_b * n_b, kNegInf);
-        auto skippable = [&](int64_t n) { return n >= 0 && n < n_b && opt_a[b][n]; };
-        for (int64_t n = 0; n < n_b && (n == 0 || skippable(n - 1)); ++n) alpha[n] = lp_a[b][0][n];  // starts
+        const int64_t n_b = tl_a[b], t_b = ml_a[b], states = 2 * n_b + 1;
+        auto skippable = [&](int64_t k) { return k >= 0 && k < n_b && opt_a[b][k]; };
+        auto column = [&](int64_t s) { return s % 2 == 0 ? 0 : (s - 1) / 2 + 1; };
+        // Predecessors of state s (besides itself): s - 1; s - 2 into a token (over the blank);
+        // s - 3 and s - 4 into token k when token k - 1 may be left out.
+        auto for_each_pred = [&](int64_t s, auto&& f) {
+          if (s >= 1) f(s - 1);
+          if (s % 2 == 1 && s >= 2) f(s - 2);
+          if (s % 2 == 1 && skippable((s - 1) / 2 - 1)) {
+            if (s >= 3) f(s - 3);
+            if (s >= 4) f(s - 4);
+          }
+        };
+        auto is_start = [&](int64_t s) { return s <= 1 || (s == 3 && skippable(0)); };
+        auto is_end = [&](int64_t s) { return s >= states - 2 || (skippable(n_b - 1) && s >= states - 4); };
+        std::vector<double> alpha(t_b * states, kNegInf), beta(t_b * states, kNegInf);
+        for (int64_t s = 0; s < states; ++s) {
+          if (is_start(s)) alpha[s] = lp_a[b][0][column(s)];
+        }
         for (int64_t t = 1; t < t_b; ++t) {
-          for (int64_t n = 0; n < n_b; ++n) {
-            double from = alpha[(t - 1) * n_b + n];
-            if (n >= 1) from = LogAdd(from, alpha[(t - 1) * n_b + n - 1]);
-            if (n >= 2 && skippable(n - 1)) from = LogAdd(from, alpha[(t - 1) * n_b + n - 2]);
-            alpha[t * n_b + n] = from == kNegInf ? kNegInf : from + lp_a[b][t][n];
+          for (int64_t s = 0; s < states; ++s) {
+            double from = alpha[(t - 1) * states + s];
+            for_each_pred(s, [&](int64_t p) { from = LogAdd(from, alpha[(t - 1) * states + p]); });
+            alpha[t * states + s] = from == kNegInf ? kNegInf : from + lp_a[b][t][column(s)];
           }
         }
-        for (int64_t n = n_b - 1; n >= 0 && (n == n_b - 1 || skippable(n + 1)); --n) beta[(t_b - 1) * n_b + n] = 0;  // ends
+        for (int64_t s = 0; s < states; ++s) {
+          if (is_end(s)) beta[(t_b - 1) * states + s] = 0;
+        }
         for (int64_t t = t_b - 2; t >= 0; --t) {
-          for (int64_t n = 0; n < n_b; ++n) {
-            double to = beta[(t + 1) * n_b + n] + lp_a[b][t + 1][n];
-            if (n + 1 < n_b) to = LogAdd(to, beta[(t + 1) * n_b + n + 1] + lp_a[b][t + 1][n + 1]);
-            if (n + 2 < n_b && skippable(n + 1)) to = LogAdd(to, beta[(t + 1) * n_b + n + 2] + lp_a[b][t + 1][n + 2]);
-            beta[t * n_b + n] = to;
+          // beta(t, p) = log sum over successors s of p of lp(t + 1, s) + beta(t + 1, s).
+          for (int64_t s = 0; s < states; ++s) {
+            const double next = beta[(t + 1) * states + s];
+            if (next == kNegInf) continue;
+            const double via = next + lp_a[b][t + 1][column(s)];
+            beta[t * states + s] = LogAdd(beta[t * states + s], via);
+            for_each_pred(s, [&](int64_t p) { beta[t * states + p] = LogAdd(beta[t * states + p], via); });
           }
         }
         double log_z = kNegInf;
-        for (int64_t n = 0; n < n_b; ++n) log_z = LogAdd(log_z, alpha[(t_b - 1) * n_b + n] + beta[(t_b - 1) * n_b + n]);
+        for (int64_t s = 0; s < states; ++s) log_z = LogAdd(log_z, alpha[s] + beta[s]);
         if (!std::isfinite(log_z)) continue;  // no complete path: 0, no gradient
         losses[b] = -log_z / n_b;
         for (int64_t t = 0; t < t_b; ++t) {
-          for (int64_t n = 0; n < n_b; ++n) {
-            const double a = alpha[t * n_b + n] + beta[t * n_b + n];
-            if (a != kNegInf) grad_a[b][t][n] = -std::exp(a - log_z) / n_b / batch;
+          for (int64_t s = 0; s < states; ++s) {
+            const double a = alpha[t * states + s] + beta[t * states + s];
+            if (a != kNegInf) grad_a[b][t][column(s)] -= std::exp(a - log_z) / n_b / batch;
           }
         }
       }
     });
     double total = 0;
     for (double l : losses) total += l;
-    ctx->save_for_backward({grad.to(log_attention.device(), log_attention.scalar_type())});
-    return torch::tensor(total / batch, torch::TensorOptions().dtype(log_attention.scalar_type()).device(log_attention.device()));
+    ctx->save_for_backward({grad.to(log_probs.device(), log_probs.scalar_type())});
+    return torch::tensor(total / batch, torch::TensorOptions().dtype(log_probs.scalar_type()).device(log_probs.device()));
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -207,7 +230,8 @@ struct SkippingForwardSum : public torch::autograd::Function<SkippingForwardSum>
 }  // namespace
 
 absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                                     const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens) {
+                                                     const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens,
+                                                     double blank_logprob) {
   if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
   if (!optional_tokens.defined() || optional_tokens.scalar_type() != torch::kBool || optional_tokens.dim() != 2 ||
       optional_tokens.size(0) != log_attention.size(0) || optional_tokens.size(1) != log_attention.size(2)) {
@@ -220,7 +244,14 @@ absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_at
       return absl::InvalidArgumentError(
           "SkippingForwardSumLoss: every utterance needs >= 1 token and >= 1 frame within the tensor's T and N");
     }
-    return SkippingForwardSum::apply(log_attention, tl, ml, optional_tokens);
+    // The blank and its renormalization exactly as in ForwardSumLoss (differentiated by autograd).
+    const int64_t b = log_attention.size(0), n = log_attention.size(2);
+    const torch::Device device = log_attention.device();
+    torch::Tensor padded = torch::constant_pad_nd(log_attention, {1, 0}, blank_logprob);  // [B, T, N + 1]
+    const torch::Tensor keep = torch::cat(
+        {torch::ones({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(device)), TokenMask(tl, n, device)}, 1);
+    padded = torch::log_softmax(padded.masked_fill(~keep.unsqueeze(1), kMaskedLogProb), -1);
+    return SkippingForwardSum::apply(padded, tl, ml, optional_tokens);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("SkippingForwardSumLoss: ", e.what_without_backtrace()));
   }

@@ -1,5 +1,6 @@
 #include "model/aligner.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -142,11 +143,12 @@ TEST(ForwardSumLossTest, RejectsBadLengths) {
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");
 }
 
-// Against a brute-force sum over every frame-to-token labelling of a small lattice: monotonic, steps
-// of 0 or 1 token or 2 over an optional one, starting at the first token (or the second when the
-// first is optional) and ending at the last (or the one before an optional last). The brute force is
-// built from differentiable tensor ops, so autograd gives the reference gradient too. Utterance 1 is
-// padded (3 tokens over 4 frames) and has no optional token.
+// Against a brute-force sum over every labelling of the frames with the blank (class 0) or a token
+// (class k + 1) whose collapse (repeats merged, blanks dropped) is the tokens in order with some
+// optional ones left out; frame probabilities are the log-attention with the blank prepended and
+// renormalized, as in ForwardSumLoss. The brute force is built from differentiable tensor ops, so
+// autograd gives the reference gradient too. Utterance 1 is padded (3 tokens over 4 frames) and has
+// no optional token. With no token optional the loss equals ForwardSumLoss (LibTorch's ctc_loss).
 TEST(SkippingForwardSumLossTest, MatchesBruteForceValueAndGradient) {
   constexpr int64_t kT = 5, kN = 4;
   torch::manual_seed(11);
@@ -156,22 +158,31 @@ TEST(SkippingForwardSumLossTest, MatchesBruteForceValueAndGradient) {
   torch::Tensor reference = torch::zeros({}, torch::kDouble);
   for (int64_t b = 0; b < 2; ++b) {
     const int64_t n_b = tl[b].item<int64_t>(), t_b = ml[b].item<int64_t>();
-    auto opt = [&](int64_t n) { return optional[b][n].item<bool>(); };
+    const torch::Tensor probs = torch::log_softmax(torch::constant_pad_nd(lp[b].narrow(1, 0, n_b), {1, 0}, -1.0), -1);
+    // The label sequences allowed: 1..n_b with any subset of the optional tokens left out.
+    std::vector<std::vector<int64_t>> allowed;
+    for (int64_t mask = 0; mask < (1 << n_b); ++mask) {
+      std::vector<int64_t> seq;
+      bool ok = true;
+      for (int64_t k = 0; k < n_b; ++k) {
+        const bool left_out = (mask >> k) & 1;
+        if (left_out && !optional[b][k].item<bool>()) ok = false;
+        if (!left_out) seq.push_back(k + 1);
+      }
+      if (ok) allowed.push_back(seq);
+    }
     std::vector<torch::Tensor> paths;
     int64_t codes = 1;
-    for (int64_t t = 0; t < t_b; ++t) codes *= n_b;
+    for (int64_t t = 0; t < t_b; ++t) codes *= n_b + 1;
     for (int64_t code = 0; code < codes; ++code) {
-      std::vector<int64_t> n(t_b);
-      for (int64_t t = 0, c = code; t < t_b; ++t, c /= n_b) n[t] = c % n_b;
-      bool ok = n[0] == 0 || (n[0] == 1 && opt(0));
-      ok = ok && (n[t_b - 1] == n_b - 1 || (n[t_b - 1] == n_b - 2 && opt(n_b - 1)));
-      for (int64_t t = 1; ok && t < t_b; ++t) {
-        const int64_t step = n[t] - n[t - 1];
-        ok = step == 0 || step == 1 || (step == 2 && opt(n[t] - 1));
+      std::vector<int64_t> label(t_b), collapsed;
+      for (int64_t t = 0, c = code; t < t_b; ++t, c /= n_b + 1) label[t] = c % (n_b + 1);
+      for (int64_t t = 0; t < t_b; ++t) {
+        if (label[t] != 0 && (t == 0 || label[t - 1] != label[t])) collapsed.push_back(label[t]);
       }
-      if (!ok) continue;
+      if (std::find(allowed.begin(), allowed.end(), collapsed) == allowed.end()) continue;
       torch::Tensor score = torch::zeros({}, torch::kDouble);
-      for (int64_t t = 0; t < t_b; ++t) score = score + lp[b][t][n[t]];
+      for (int64_t t = 0; t < t_b; ++t) score = score + probs[t][label[t]];
       paths.push_back(score);
     }
     ASSERT_FALSE(paths.empty());
@@ -186,10 +197,13 @@ TEST(SkippingForwardSumLossTest, MatchesBruteForceValueAndGradient) {
   const torch::Tensor grad = torch::autograd::grad({*loss}, {lp})[0];
   EXPECT_TRUE(torch::allclose(grad, expected_grad, 1e-9, 1e-12)) << grad << expected_grad;
 
-  // Skipping only adds paths: with no optional token the loss is larger (here by a margin).
+  // No optional token: ForwardSumLoss, value and gradient.
   auto mandatory = SkippingForwardSumLoss(lp, tl, ml, torch::zeros({2, kN}, torch::kBool));
-  ASSERT_TRUE(mandatory.ok());
-  EXPECT_GT(mandatory->item<double>(), loss->item<double>() + 1e-3);
+  auto ctc = ForwardSumLoss(lp, tl, ml);
+  ASSERT_TRUE(mandatory.ok() && ctc.ok());
+  EXPECT_NEAR(mandatory->item<double>(), ctc->item<double>(), 1e-10);
+  EXPECT_TRUE(torch::allclose(torch::autograd::grad({*mandatory}, {lp})[0], torch::autograd::grad({*ctc}, {lp})[0], 1e-8, 1e-12));
+  EXPECT_GT(mandatory->item<double>(), loss->item<double>() + 1e-3);  // leaving tokens out only adds paths
 
   EXPECT_EQ(SkippingForwardSumLoss(lp, tl, ml, torch::zeros({2, kN})).status().message(),
             "SkippingForwardSumLoss: optional_tokens must be bool [B, N] like log_attention's B and N");
