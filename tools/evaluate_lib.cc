@@ -59,6 +59,7 @@ absl::Status AddUtterance(const std::vector<int64_t>& symbol_ids, const std::vec
   absl::StatusOr<std::vector<train::WordSpan>> words = train::PredictedWordSpans(symbol_ids, durations, word_symbols);
   if (!words.ok()) return words.status();
   train::AddWordBoundaries(reference_words, *words, ms_per_frame, &m->words);
+  train::AddWordGaps(reference_words, *words, &m->gaps);
   if (!reference_durations.empty()) {
     m->has_phones = true;
     std::vector<bool> counted;
@@ -118,6 +119,11 @@ std::string MetricsJson(const DurationMetrics& m, double ms_per_frame) {
       absl::StrCat("\"word_boundaries_within_50ms\": ", JsonNumber(m.words.ShareWithin50ms())),
       absl::StrCat("\"word_start_bias_ms\": ", JsonNumber(m.words.StartBiasMs(ms_per_frame))),
       absl::StrCat("\"word_end_bias_ms\": ", JsonNumber(m.words.EndBiasMs(ms_per_frame))),
+      absl::StrCat("\"run_on_junctions\": ", m.gaps.run_on),
+      absl::StrCat("\"run_on_gap_frames\": ", JsonNumber(m.gaps.RunOnMeanFrames())),
+      absl::StrCat("\"paused_junctions\": ", m.gaps.paused),
+      absl::StrCat("\"paused_gap_frames\": ", JsonNumber(m.gaps.PausedMeanFrames())),
+      absl::StrCat("\"paused_reference_gap_frames\": ", JsonNumber(m.gaps.PausedReferenceMeanFrames())),
   };
   if (m.has_phones) {
     f.push_back(absl::StrCat("\"phone_boundaries\": ", m.phones.boundaries.boundaries));
@@ -138,6 +144,13 @@ std::string MetricsText(const std::string& title, const DurationMetrics& m, doub
       title, m.words.utterances, m.words.skipped, m.words.boundaries, m.words.MaeMs(ms_per_frame),
       100 * m.words.ShareWithin20ms(), 100 * m.words.ShareWithin50ms(), m.words.StartBiasMs(ms_per_frame),
       m.words.EndBiasMs(ms_per_frame));
+  if (m.gaps.run_on + m.gaps.paused > 0) {
+    absl::StrAppendFormat(&out,
+                          "  between words: %.2f frames where the reference runs on (%d junctions), %.2f where it "
+                          "pauses (%d junctions, reference %.2f)\n",
+                          m.gaps.RunOnMeanFrames(), m.gaps.run_on, m.gaps.PausedMeanFrames(), m.gaps.paused,
+                          m.gaps.PausedReferenceMeanFrames());
+  }
   if (m.has_phones) {
     absl::StrAppendFormat(&out,
                           "  phone boundaries: %d, MAE %.2f ms, within 20 ms %.1f%%, within 50 ms %.1f%%; "

@@ -32,6 +32,7 @@ struct EvaluateOptions {
 struct DurationMetrics {
   bool available = false;  // false when the model has no durations of this kind
   train::BoundaryStats words;
+  train::GapStats gaps;  // what lies between consecutive words
   bool has_phones = false;  // phone metrics (the records carry per-symbol durations)
   train::PhoneStats phones;
 };

@@ -129,7 +129,8 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   for (const char* key :
        {"\"checkpoint\"", "\"method\": \"ORACLE\"", "\"step\": 2", "\"utterances\"", "\"ms_per_frame\"",
         "\"training_durations\": {", "\"inference_durations\": {", "\"uniform_durations\": {", "\"word_boundary_mae_ms\": 0,",
-        "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"word_start_bias_ms\": 0,", "\"word_end_bias_ms\": 0,",
+        "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"word_start_bias_ms\": 0,", "\"word_end_bias_ms\": 0,", "\"run_on_junctions\": ",
+        "\"paused_gap_frames\": ",
         "\"phone_boundary_mae_ms\"",
         "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\"",
         "\"training_error_share_worst_tenth\": 0,", "\"training_per_utterance\": [{\"id\": "}) {
@@ -161,7 +162,9 @@ TEST_F(EvaluateTest, MasAndRlCheckpoints) {
     for (size_t i = 0; i < r->training_per_utterance.size(); ++i) {
       sum += r->training_per_utterance[i].abs_error_frames;
       boundaries += r->training_per_utterance[i].boundaries;
-      if (i > 0) EXPECT_GE(r->training_per_utterance[i - 1].abs_error_frames, r->training_per_utterance[i].abs_error_frames);
+      if (i > 0) {
+        EXPECT_GE(r->training_per_utterance[i - 1].abs_error_frames, r->training_per_utterance[i].abs_error_frames);
+      }
     }
     EXPECT_NEAR(sum, r->training.words.abs_error_frames, 1e-9);
     EXPECT_EQ(boundaries, r->training.words.boundaries);

@@ -126,6 +126,29 @@ void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector
   }
 }
 
+void AddWordGaps(const std::vector<WordSpan>& reference, const std::vector<WordSpan>& predicted, GapStats* stats) {
+  std::vector<const WordSpan*> spoken;
+  for (const WordSpan& span : reference) {
+    const int64_t n = WordsInLabel(span.label);
+    if (n == 0) continue;  // silence
+    if (n > 1) return;     // an interval of several words: no junction to compare inside it
+    spoken.push_back(&span);
+  }
+  if (spoken.size() != predicted.size()) return;
+  for (size_t k = 0; k + 1 < spoken.size(); ++k) {
+    const int64_t reference_gap = spoken[k + 1]->start_frame - spoken[k]->end_frame;
+    const int64_t predicted_gap = predicted[k + 1].start_frame - predicted[k].end_frame;
+    if (reference_gap <= 0) {
+      stats->run_on += 1;
+      stats->run_on_predicted_frames += static_cast<double>(predicted_gap);
+    } else {
+      stats->paused += 1;
+      stats->paused_predicted_frames += static_cast<double>(predicted_gap);
+      stats->paused_reference_frames += static_cast<double>(reference_gap);
+    }
+  }
+}
+
 absl::Status AddPhoneBoundaries(const std::vector<int64_t>& reference_durations,
                                 const std::vector<int64_t>& predicted_durations, const std::vector<bool>& counted,
                                 double ms_per_frame, PhoneStats* stats) {

@@ -65,6 +65,24 @@ struct BoundaryStats {
 void AddWordBoundaries(const std::vector<WordSpan>& reference, const std::vector<WordSpan>& predicted,
                        double ms_per_frame, BoundaryStats* stats);
 
+// What a method puts between two consecutive words against the reference: the frames between the
+// end of predicted word k and the start of word k + 1 (those of the separators and other non-word
+// symbols there), apart for junctions where the reference words touch (no pause) and where a silent
+// interval separates them (a pause). Only utterances whose spoken intervals hold one word each and
+// match the predicted words one to one are counted.
+struct GapStats {
+  int64_t run_on = 0;                 // junctions without a reference pause
+  double run_on_predicted_frames = 0;  // summed predicted gap at them
+  int64_t paused = 0;                 // junctions with a reference pause
+  double paused_predicted_frames = 0;  // summed predicted gap at them
+  double paused_reference_frames = 0;  // summed reference pause at them
+
+  double RunOnMeanFrames() const { return run_on == 0 ? 0.0 : run_on_predicted_frames / run_on; }
+  double PausedMeanFrames() const { return paused == 0 ? 0.0 : paused_predicted_frames / paused; }
+  double PausedReferenceMeanFrames() const { return paused == 0 ? 0.0 : paused_reference_frames / paused; }
+};
+void AddWordGaps(const std::vector<WordSpan>& reference, const std::vector<WordSpan>& predicted, GapStats* stats);
+
 // Per-symbol comparison when the symbols are phones: boundaries are the cumulative frame positions
 // after each symbol (the last one, equal to the total, is not a boundary), and per-symbol absolute
 // duration errors in frames. Symbols marked false in `counted` (e.g. word separators) contribute

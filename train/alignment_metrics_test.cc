@@ -98,6 +98,22 @@ TEST(AddPhoneBoundaries, CountNeitherStartsNorEnds) {
   EXPECT_NEAR(stats.boundaries.StartBiasMs(kMsPerFrame), 0.0, kTolerance);
 }
 
+TEST(AddWordGaps, RunOnAndPausedJunctionsApart) {
+  GapStats stats;
+  // Reference: a [0,3) b [3,6) pause c [10,15): a-b runs on, b-c has a 4-frame pause. Predicted:
+  // a [0,2) gap 2 b [4,6) gap 3 c [9,15).
+  AddWordGaps({{0, 3, "a"}, {3, 6, "b"}, {6, 10, ""}, {10, 15, "c"}}, {{0, 2, ""}, {4, 6, ""}, {9, 15, ""}}, &stats);
+  EXPECT_EQ(stats.run_on, 1);
+  EXPECT_NEAR(stats.RunOnMeanFrames(), 2.0, kTolerance);
+  EXPECT_EQ(stats.paused, 1);
+  EXPECT_NEAR(stats.PausedMeanFrames(), 3.0, kTolerance);
+  EXPECT_NEAR(stats.PausedReferenceMeanFrames(), 4.0, kTolerance);
+  // Word counts that differ, or an interval of two words: nothing counted.
+  AddWordGaps({{0, 3, "a"}, {3, 6, "b"}}, {{0, 6, ""}}, &stats);
+  AddWordGaps({{0, 3, "a b"}, {3, 6, "c"}}, {{0, 2, ""}, {3, 6, ""}}, &stats);
+  EXPECT_EQ(stats.run_on + stats.paused, 2);
+}
+
 TEST(AddWordBoundaries, ReferenceIntervalWithTwoWordsSpansTwoPredictedWords) {
   BoundaryStats stats;
   AddWordBoundaries({{0, 8, "there be"}}, {{0, 3, ""}, {4, 8, ""}}, kMsPerFrame, &stats);
