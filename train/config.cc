@@ -306,6 +306,15 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
         "binarization_weight needs aligner MAS, or aligner RL with rl.monotonic_frame_policy, rl.reward "
         "ALIGNMENT_SCORE and rl.decoder_durations GREEDY or MOST_LIKELY");
   }
+  if (!(std::isfinite(c.separator_frame_penalty()) && c.separator_frame_penalty() >= 0)) {
+    return Invalid("separator_frame_penalty must be finite and >= 0");
+  }
+  if (c.separator_frame_penalty() > 0 && c.aligner() != TrainConfig::MAS &&
+      !(c.aligner() == TrainConfig::RL && rl.monotonic_frame_policy() && rl.reward() == RlConfig::ALIGNMENT_SCORE)) {
+    return Invalid(
+        "separator_frame_penalty needs aligner MAS, or aligner RL with rl.monotonic_frame_policy and rl.reward "
+        "ALIGNMENT_SCORE");
+  }
   if (c.optional_word_separators() && c.aligner() != TrainConfig::MAS &&
       !(c.aligner() == TrainConfig::RL && rl.reward() == RlConfig::ALIGNMENT_SCORE)) {
     return Invalid("optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");

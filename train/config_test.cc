@@ -119,6 +119,19 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_monotonic_frame_policy(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok()) << ValidateTrainConfig(bad).message();
   bad = *c;
+  bad.set_separator_frame_penalty(-1);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: separator_frame_penalty must be finite and >= 0");
+  bad.set_separator_frame_penalty(2);
+  EXPECT_TRUE(ValidateTrainConfig(bad).ok());
+  bad.mutable_rl()->set_monotonic_frame_policy(false);
+  bad.mutable_rl()->set_actor_observes_alignment_score(false);
+  bad.mutable_rl()->set_actor_observes_value_to_go(false);
+  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  bad.mutable_rl()->set_lag_from_predictor(false);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(),
+            "TrainConfig: separator_frame_penalty needs aligner MAS, or aligner RL with rl.monotonic_frame_policy and "
+            "rl.reward ALIGNMENT_SCORE");
+  bad = *c;
   bad.set_optional_word_separators(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok());
   bad.mutable_rl()->set_reward(RlConfig::NEGATIVE_MSE);

@@ -86,16 +86,31 @@ absl::StatusOr<torch::Tensor> ObservedScore(const model::AcousticModel& model, c
   return rl::SoftValueToGo(log_att, b.token_lengths, b.frame_lengths);
 }
 
-// The tokens of batch b that separators (bool [symbols]) marks, bool [B, N].
-torch::Tensor SeparatorTokens(const torch::Tensor& separators, const Tensors& b) {
-  return separators.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+// How word separators are treated (TrainConfig.optional_word_separators, separator_frame_penalty).
+struct Separators {
+  torch::Tensor lookup;   // bool [symbols], true at "|" and " "; undefined when neither option is on
+  bool optional = false;  // optional_word_separators
+  double penalty = 0;     // separator_frame_penalty
+};
+
+// The tokens of batch b that are separators, bool [B, N].
+torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b) {
+  return sep.lookup.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
 }
 
-// MAS over log_att [B, T, N], or with optional word separators (bool [symbols], defined) the search
-// that may give them no frame (model::SkippingMonotonicAlignmentSearch).
-absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const torch::Tensor& separators) {
-  if (!separators.defined()) return model::MonotonicAlignmentSearch(log_att, b.token_lengths, b.frame_lengths);
-  return model::SkippingMonotonicAlignmentSearch(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(separators, b));
+// The scores hard alignments follow: the aligner's log-attention [B, T, N], less separator_frame_penalty
+// at every frame on a separator (a prior that separators are short). Not used for the aligner's losses.
+torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
+  if (!(sep.penalty > 0)) return log_att;
+  return log_att - sep.penalty * SeparatorTokens(sep, b).to(log_att.scalar_type()).unsqueeze(1);
+}
+
+// MAS over HardScores(log_att), or with optional word separators the search that may give them no
+// frame (model::SkippingMonotonicAlignmentSearch).
+absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
+  const torch::Tensor scores = HardScores(log_att, b, sep);
+  if (!sep.optional) return model::MonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths);
+  return model::SkippingMonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths, SeparatorTokens(sep, b));
 }
 
 // The durations [B, N] a method itself uses for batch `b` (token encodings `enc`): the reference
@@ -103,7 +118,7 @@ absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const 
 // the greedy one, or the most likely one with rl.decoder_durations MOST_LIKELY; the categorical
 // policy's greedy durations). Called without gradients, for validation and evaluation.
 absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, model::AcousticModel& model, const Tensors& b,
-                                              const torch::Tensor& enc, const torch::Tensor& separators) {
+                                              const torch::Tensor& enc, const Separators& separators) {
   switch (aligner) {
     case TrainConfig::ORACLE:
       return b.durations;
@@ -115,8 +130,11 @@ absl::StatusOr<torch::Tensor> MethodDurations(TrainConfig::Aligner aligner, mode
       if (model->options().policy.per_frame) {  // the greedy (or most likely) monotonic walk
         torch::Tensor similarity;
         if (model->options().policy.observe_alignment_score) {
-          LS_ASSIGN_OR_RETURN(similarity, ObservedScore(model, b, model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths)
-                                                                       .log_attention.to(torch::kFloat)));
+          LS_ASSIGN_OR_RETURN(
+              similarity,
+              ObservedScore(model, b,
+                            HardScores(model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths).log_attention.to(torch::kFloat),
+                                       b, separators)));
         }
         LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
         LS_ASSIGN_OR_RETURN(rl::MonotonicPaths walk,
@@ -226,7 +244,7 @@ struct Trainer::State {
   bool tty = false;
 
   model::AcousticModel model{nullptr};
-  torch::Tensor separators;  // optional_word_separators: bool [symbols] on the device, true at "|" and " "
+  Separators separators;  // optional_word_separators and separator_frame_penalty
   NamedTensors model_params, actor_params;
   std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
   rl::MovingAverageBaseline baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward
@@ -279,14 +297,16 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
   s->symbols = symbols;
   s->n_mels = n_mels;
-  if (config.optional_word_separators()) {
+  if (config.optional_word_separators() || config.separator_frame_penalty() > 0) {
     std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
     for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
     if (std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
       return absl::InvalidArgumentError(
-          "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
+          "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
     }
-    s->separators = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
+    s->separators.lookup = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
+    s->separators.optional = config.optional_word_separators();
+    s->separators.penalty = config.separator_frame_penalty();
   }
   s->dist = distributed != nullptr && distributed->world_size() > 1 ? distributed : nullptr;
   if (s->dist != nullptr) {
@@ -499,7 +519,7 @@ struct Context {
   Scales scale;
   int64_t step = 0;                              // the optimizer step being taken (seeds the RL samples)
   const HostBatch* host = nullptr;               // ids and lengths of the micro-batch
-  torch::Tensor separators;                      // State::separators (undefined: none optional)
+  Separators separators;                         // State::separators, lookup on the device
   absl::Status reduce_status = absl::OkStatus();  // the first failure of a ReduceFn call
 
   // Sums small statistics across ranks (rl::ReduceFn); records the first failure.
@@ -515,7 +535,7 @@ struct Context {
 // The aligner's forward-sum loss for batch b: model::ForwardSumLoss, or with optional word
 // separators model::SkippingForwardSumLoss over the batch's separator tokens.
 absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b) {
-  if (!ctx.separators.defined()) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
+  if (!ctx.separators.optional) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
   return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(ctx.separators, b));
 }
 
@@ -736,7 +756,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att_grad = att.log_attention.to(torch::kFloat);
     LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att_grad, b));
-    log_att = log_att_grad.detach();
+    log_att = HardScores(log_att_grad.detach(), b, ctx.separators);  // rewards and what the actor observes
   }
   torch::Tensor observed;
   if (rc.actor_observes_alignment_score()) {
@@ -1055,7 +1075,8 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   const bool rl_method = c.aligner() == TrainConfig::RL;
   Context ctx{c, s.model, s.baseline};
   ctx.dist = s.dist;
-  if (s.separators.defined()) ctx.separators = s.separators.to(s.device);
+  ctx.separators = s.separators;
+  if (ctx.separators.lookup.defined()) ctx.separators.lookup = ctx.separators.lookup.to(s.device);
   std::vector<torch::Tensor> model_params, actor_params;
   for (const auto& [name, p] : s.model_params) model_params.push_back(p);
   for (const auto& [name, p] : s.actor_params) actor_params.push_back(p);

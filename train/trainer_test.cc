@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
@@ -266,8 +267,56 @@ TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
       c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
     }
     absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
-    EXPECT_EQ(t.status().message(), "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
+    EXPECT_EQ(t.status().message(),
+              "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
   }
+}
+
+// separator_frame_penalty shortens separators in MAS: with a penalty far above any log-attention
+// difference every separator gets exactly its one forced frame; without it, an untrained aligner
+// gives some separator more. The per-frame rl trains with it too.
+TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
+  records::SymbolTable with_separator = SyntheticSymbols();
+  for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, "|");
+  const std::vector<HostBatch> batches = SyntheticBatches(1, 3);
+  std::map<double, std::pair<int64_t, int64_t>> separator_frames;  // penalty -> (most on one, count)
+  for (double penalty : {0.0, 50.0}) {
+    TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_", penalty)));
+    c.set_separator_frame_penalty(penalty);
+    c.set_optional_word_separators(false);
+    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", nullptr, "");
+    ASSERT_TRUE(t.ok()) << t.status();
+    absl::StatusOr<std::vector<EvalDurations>> d = (*t)->EvaluationDurations(batches[0]);
+    ASSERT_TRUE(d.ok()) << d.status();
+    int64_t most = 0, count = 0;
+    for (size_t i = 0; i < d->size(); ++i) {
+      for (int64_t n = 0; n < (*d)[i].tokens; ++n) {
+        const int64_t id = batches[0].tokens[i * batches[0].max_tokens + n];
+        if (id < 1 || id > 8) continue;
+        most = std::max(most, (*d)[i].training[n]);
+        ++count;
+      }
+    }
+    separator_frames[penalty] = {most, count};
+  }
+  ASSERT_GT(separator_frames[0.0].second, 0);  // the synthetic utterances hold separators
+  EXPECT_GT(separator_frames[0.0].first, 1);
+  EXPECT_EQ(separator_frames[50.0].first, 1);
+
+  TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir("penalty_rl"));
+  c.set_steps(2);
+  c.set_separator_frame_penalty(2.0);
+  c.mutable_rl()->set_monotonic_frame_policy(true);
+  c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+  c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+  MemorySink sink;
+  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", &sink, "");
+  ASSERT_TRUE(t.ok()) << t.status();
+  InMemoryBatchSource source(SyntheticBatches(1, 3), true);
+  const absl::Status s = (*t)->Train(source, nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(sink.scalars["train/reward"].count(2), 1u);
+  EXPECT_TRUE(std::isfinite(sink.scalars["train/reward"][2]));
 }
 
 TEST(TrainerTest, RlResumesExactly) {
