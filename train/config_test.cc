@@ -78,6 +78,14 @@ TEST(ConfigTest, OverrideErrorsAreExact) {
   EXPECT_EQ(ApplyOverride("model=1", &c).message(), "--set=model=1: lightspeech.train.TrainConfig.model is a message");
 }
 
+// Turns off the per-frame actor's view of the aligner's score (and what depends on it), so that a
+// test can change the reward or the policy without tripping those checks first.
+void WithoutObservedScore(TrainConfig& c) {
+  c.mutable_rl()->set_actor_observes_alignment_score(false);
+  c.mutable_rl()->set_actor_observes_value_to_go(false);
+  c.mutable_rl()->set_alignment_score_weight_init(0);
+}
+
 TEST(ConfigTest, ValidationNamesTheField) {
   absl::StatusOr<TrainConfig> c = LoadTrainConfig("train/configs/light_rl.pbtxt");
   ASSERT_TRUE(c.ok());
@@ -94,26 +102,20 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad = *c;
   bad.mutable_rl()->set_decoder_durations(RlConfig::MOST_LIKELY);
   bad.mutable_rl()->set_monotonic_frame_policy(false);
-  bad.mutable_rl()->set_actor_observes_alignment_score(false);
-  bad.mutable_rl()->set_actor_observes_value_to_go(false);
-  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  WithoutObservedScore(bad);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
   bad = *c;
   bad.mutable_rl()->set_alignment_score_kernel(-1);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.alignment_score_kernel must be odd (0: 1)");
   bad = *c;
   bad.mutable_rl()->set_alignment_score_kernel(3);
-  bad.mutable_rl()->set_actor_observes_alignment_score(false);
-  bad.mutable_rl()->set_actor_observes_value_to_go(false);
-  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  WithoutObservedScore(bad);
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: rl.alignment_score_kernel needs rl.actor_observes_alignment_score");
   bad = *c;
   bad.mutable_rl()->set_actor_mel_kernel(5);
   bad.mutable_rl()->set_monotonic_frame_policy(false);
-  bad.mutable_rl()->set_actor_observes_alignment_score(false);
-  bad.mutable_rl()->set_actor_observes_value_to_go(false);
-  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  WithoutObservedScore(bad);
   bad.mutable_rl()->set_lag_from_predictor(false);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: rl.actor_mel_kernel needs rl.monotonic_frame_policy");
   bad.mutable_rl()->set_monotonic_frame_policy(true);
@@ -124,9 +126,7 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.set_separator_frame_penalty(2);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok());
   bad.mutable_rl()->set_monotonic_frame_policy(false);
-  bad.mutable_rl()->set_actor_observes_alignment_score(false);
-  bad.mutable_rl()->set_actor_observes_value_to_go(false);
-  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  WithoutObservedScore(bad);
   bad.mutable_rl()->set_lag_from_predictor(false);
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: separator_frame_penalty needs aligner MAS, or aligner RL with rl.monotonic_frame_policy and "
@@ -135,9 +135,7 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.set_optional_word_separators(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok());
   bad.mutable_rl()->set_reward(RlConfig::NEGATIVE_MSE);
-  bad.mutable_rl()->set_actor_observes_alignment_score(false);
-  bad.mutable_rl()->set_actor_observes_value_to_go(false);
-  bad.mutable_rl()->set_alignment_score_weight_init(0);
+  WithoutObservedScore(bad);
   EXPECT_EQ(ValidateTrainConfig(bad).message(),
             "TrainConfig: optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");
   bad = *c;

@@ -99,6 +99,21 @@ absl::Status TrainFresh(const TrainConfig& c, int batches, MemorySink& sink) {
   return t->Train(source, nullptr);
 }
 
+// The per-frame policy rewarded by the aligner's score, its decoder on the greedy walk.
+void UsePerFrameScoreRl(TrainConfig& c) {
+  c.mutable_rl()->set_monotonic_frame_policy(true);
+  c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
+  c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+}
+
+// Like TrainFresh with another symbol table, on one synthetic batch of 3.
+absl::Status TrainFreshWithSymbols(const TrainConfig& c, const records::SymbolTable& symbols, MemorySink& sink) {
+  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, symbols, kMels, kMaxDuration, "cpu", &sink, "");
+  if (!t.ok()) return t.status();
+  InMemoryBatchSource source(SyntheticBatches(1, 3), true);
+  return (*t)->Train(source, nullptr);
+}
+
 TEST(LearningRateTest, WarmupThenDecay) {
   OptimizerConfig o;
   o.set_lr(1.0);
@@ -213,11 +228,7 @@ TEST(TrainerTest, BinarizationLossStartsAtItsStep) {
     c.set_steps(3);
     c.set_binarization_weight(1.0);
     c.set_binarization_start_step(2);
-    if (aligner == TrainConfig::RL) {
-      c.mutable_rl()->set_monotonic_frame_policy(true);
-      c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-      c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
-    }
+    if (aligner == TrainConfig::RL) UsePerFrameScoreRl(c);
     MemorySink sink;
     const absl::Status s = TrainFresh(c, 1, sink);
     ASSERT_TRUE(s.ok()) << s;
@@ -244,16 +255,9 @@ TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
       TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_", aligner, "_", optional)));
       c.set_steps(1);
       c.set_optional_word_separators(optional);
-      if (aligner == TrainConfig::RL) {
-        c.mutable_rl()->set_monotonic_frame_policy(true);
-        c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-        c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
-      }
+      if (aligner == TrainConfig::RL) UsePerFrameScoreRl(c);
       MemorySink sink;
-      absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", &sink, "");
-      ASSERT_TRUE(t.ok()) << t.status();
-      InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-      const absl::Status s = (*t)->Train(source, nullptr);
+      const absl::Status s = TrainFreshWithSymbols(c, with_separator, sink);
       ASSERT_TRUE(s.ok()) << s;
       ASSERT_EQ(sink.scalars["train/forward_sum_loss"].count(1), 1u);
       first_loss[optional] = sink.scalars["train/forward_sum_loss"][1];
@@ -306,14 +310,9 @@ TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
   TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir("penalty_rl"));
   c.set_steps(2);
   c.set_separator_frame_penalty(2.0);
-  c.mutable_rl()->set_monotonic_frame_policy(true);
-  c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-  c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
+  UsePerFrameScoreRl(c);
   MemorySink sink;
-  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", &sink, "");
-  ASSERT_TRUE(t.ok()) << t.status();
-  InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-  const absl::Status s = (*t)->Train(source, nullptr);
+  const absl::Status s = TrainFreshWithSymbols(c, with_separator, sink);
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(sink.scalars["train/reward"].count(2), 1u);
   EXPECT_TRUE(std::isfinite(sink.scalars["train/reward"][2]));
