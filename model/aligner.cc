@@ -43,6 +43,9 @@ absl::Status AlignerOptions::Validate() const {
   if (n_mels < 1 || channels < 1 || attention_dim < 1) {
     return absl::InvalidArgumentError("AlignerOptions: n_mels, channels and attention_dim must be >= 1");
   }
+  if (key_kernel < 1 || key_kernel % 2 == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("AlignerOptions.key_kernel must be odd and >= 1, got ", key_kernel));
+  }
   if (!(temperature > 0)) return absl::InvalidArgumentError("AlignerOptions.temperature must be > 0");
   if (use_prior && !(prior_scaling > 0)) return absl::InvalidArgumentError("AlignerOptions.prior_scaling must be > 0");
   return absl::OkStatus();
@@ -54,7 +57,7 @@ AlignerImpl::AlignerImpl(const AlignerOptions& options) : options_(options) {
   using torch::nn::Conv1dOptions;
   const int64_t c = options.channels, a = options.attention_dim;
   embedding_ = register_module("embedding", torch::nn::Embedding(options.vocab_size, c));
-  key1_ = register_module("key1", torch::nn::Conv1d(Conv1dOptions(c, c, 3).padding(1)));
+  key1_ = register_module("key1", torch::nn::Conv1d(Conv1dOptions(c, c, options.key_kernel).padding(options.key_kernel / 2)));
   key2_ = register_module("key2", torch::nn::Conv1d(Conv1dOptions(c, a, 1)));
   query1_ = register_module("query1", torch::nn::Conv1d(Conv1dOptions(options.n_mels, c, 3).padding(1)));
   query2_ = register_module("query2", torch::nn::Conv1d(Conv1dOptions(c, c, 1)));

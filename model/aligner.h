@@ -18,6 +18,7 @@ struct AlignerOptions {
   int64_t n_mels = 80;
   int64_t channels = 256;       // hidden width of both encoders
   int64_t attention_dim = 80;   // space in which distances are taken
+  int64_t key_kernel = 3;       // odd: tokens the text side's first convolution spans (1: each token alone)
   double temperature = 0.0005;  // scores = -temperature * |q_t - k_n|^2
   double prior_scaling = 1.0;   // beta-binomial prior: alpha = s * (t + 1), beta = s * (T - t)
   bool use_prior = true;

@@ -138,6 +138,37 @@ TEST(AlignerTest, ForwardSumLossIsFiniteAndDecreases) {
   EXPECT_LT(last, (1 - kRequiredDrop) * first);
 }
 
+// key_kernel 1 keys each token on itself alone: changing token 2 of [1, 2, 3] to 5 leaves the scores
+// of tokens 0 and 1, so their log-attention difference (the per-frame normalizer cancels) is the
+// same; with the default 3, token 1's key sees token 2 and the difference changes.
+TEST(AlignerTest, KeyKernelOneIgnoresNeighbours) {
+  const torch::Tensor mel = torch::randn({1, 5, 4}), ml = torch::tensor({5}, torch::kLong), tl = torch::tensor({3}, torch::kLong);
+  for (int64_t kernel : {1, 3}) {
+    AlignerOptions options;
+    options.vocab_size = 6;
+    options.n_mels = 4;
+    options.channels = 8;
+    options.attention_dim = 4;
+    options.temperature = 0.1;
+    options.use_prior = false;
+    options.key_kernel = kernel;
+    torch::manual_seed(2);
+    Aligner aligner(options);
+    const torch::Tensor a = aligner(torch::tensor({{1, 2, 3}}, torch::kLong), tl, mel, ml).log_attention;
+    const torch::Tensor b = aligner(torch::tensor({{1, 2, 5}}, torch::kLong), tl, mel, ml).log_attention;
+    const torch::Tensor da = a.select(2, 0) - a.select(2, 1), db = b.select(2, 0) - b.select(2, 1);
+    if (kernel == 1) {
+      EXPECT_TRUE(torch::allclose(da, db, 1e-5, 1e-5)) << da << db;
+    } else {
+      EXPECT_FALSE(torch::allclose(da, db, 1e-5, 1e-5)) << da << db;
+    }
+  }
+  AlignerOptions even;
+  even.vocab_size = 6;
+  even.key_kernel = 2;
+  EXPECT_EQ(even.Validate().message(), "AlignerOptions.key_kernel must be odd and >= 1, got 2");
+}
+
 TEST(ForwardSumLossTest, RejectsBadLengths) {
   auto loss = ForwardSumLoss(torch::zeros({2, 3, 4}), torch::tensor({1}, torch::kLong), torch::tensor({3, 3}, torch::kLong));
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");

@@ -225,6 +225,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
                         m.aligner_channels(), m.aligner_attention_dim()}) {
     if (width > kMaxModelWidth) return Invalid(absl::StrCat("model widths must be <= ", kMaxModelWidth));
   }
+  if (m.aligner_key_kernel() < 0 || m.aligner_key_kernel() > 15 || (m.aligner_key_kernel() > 0 && m.aligner_key_kernel() % 2 == 0)) {
+    return Invalid("model.aligner_key_kernel must be odd and <= 15 (0: 3)");
+  }
   if (m.encoder_blocks() > kMaxModelBlocks || m.decoder_blocks() > kMaxModelBlocks) {
     return Invalid(absl::StrCat("model blocks must be <= ", kMaxModelBlocks));
   }

@@ -121,6 +121,11 @@ TEST(ConfigTest, ValidationNamesTheField) {
   bad.mutable_rl()->set_monotonic_frame_policy(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok()) << ValidateTrainConfig(bad).message();
   bad = *c;
+  bad.mutable_model()->set_aligner_key_kernel(2);
+  EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: model.aligner_key_kernel must be odd and <= 15 (0: 3)");
+  bad.mutable_model()->set_aligner_key_kernel(1);
+  EXPECT_TRUE(ValidateTrainConfig(bad).ok());
+  bad = *c;
   bad.set_separator_frame_penalty(-1);
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: separator_frame_penalty must be finite and >= 0");
   bad.set_separator_frame_penalty(2);
