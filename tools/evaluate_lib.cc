@@ -225,8 +225,8 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
   report.training.available = true;
   report.uniform.available = true;
-  double mel_training_sum = 0, mel_inference_sum = 0;
-  int64_t mel_inference_count = 0;
+  double mel_training_sum = 0, mel_inference_sum = 0, mel_reference_sum = 0;
+  int64_t mel_inference_count = 0, mel_reference_count = 0;
   bool plotted = false;
   const int n_mels = ckpt->n_mels();
   while (true) {
@@ -287,6 +287,10 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
       const std::vector<float> target(batch->mel.begin() + i * batch->max_frames * n_mels,
                                       batch->mel.begin() + (i * batch->max_frames + e.frames) * n_mels);
       mel_training_sum += PlainMelL1(e.training_mel, target);
+      if (!e.reference_mel.empty()) {
+        mel_reference_sum += PlainMelL1(e.reference_mel, target);
+        ++mel_reference_count;
+      }
       if (!e.inference_mel.empty()) {
         double l1 = 0;
         if (e.inference_frames == e.frames) {
@@ -332,6 +336,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
                    [](const UtteranceError& a, const UtteranceError& b) { return a.abs_error_frames > b.abs_error_frames; });
   report.mel_l1_training = mel_training_sum / report.utterances;
   if (mel_inference_count > 0) report.mel_l1_inference = mel_inference_sum / mel_inference_count;
+  if (mel_reference_count > 0) report.mel_l1_reference = mel_reference_sum / mel_reference_count;
   return report;
 }
 
@@ -360,6 +365,9 @@ std::string FormatReport(const EvaluationReport& r) {
   out += MetricsText("(b) prediction from text alone, scaled to the true length", r.inference, r.ms_per_frame);
   out += MetricsText("reference point: uniform durations scaled to the true length", r.uniform, r.ms_per_frame);
   absl::StrAppendFormat(&out, "mel L1 with training durations: %.4f\n", r.mel_l1_training);
+  if (r.mel_l1_reference >= 0) {
+    absl::StrAppendFormat(&out, "mel L1 with the reference durations: %.4f\n", r.mel_l1_reference);
+  }
   if (r.mel_l1_inference >= 0) {
     absl::StrAppendFormat(&out, "mel L1 from text alone: %.4f (DTW for %d utterances of other length)\n",
                           r.mel_l1_inference, r.inference_length_differs);
@@ -381,6 +389,8 @@ std::string ReportToJson(const EvaluationReport& r) {
       absl::StrCat("\"uniform_durations\": ", MetricsJson(r.uniform, r.ms_per_frame)),
       absl::StrCat("\"mel_l1_training_durations\": ", JsonNumber(r.mel_l1_training)),
       absl::StrCat("\"mel_l1_from_text\": ", r.mel_l1_inference >= 0 ? JsonNumber(r.mel_l1_inference) : "null"),
+      absl::StrCat("\"mel_l1_reference_durations\": ",
+                   r.mel_l1_reference >= 0 ? JsonNumber(r.mel_l1_reference) : "null"),
       absl::StrCat("\"from_text_length_differs\": ", r.inference_length_differs),
       absl::StrCat("\"training_error_share_worst_tenth\": ", JsonNumber(WorstShareOfError(r.training_per_utterance, 0.1))),
   };

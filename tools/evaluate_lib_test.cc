@@ -117,6 +117,8 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
   EXPECT_EQ(r->uniform.phones.boundaries.boundaries, r->training.phones.boundaries.boundaries);
   EXPECT_GT(r->mel_l1_training, 0.0);
   EXPECT_GT(r->mel_l1_inference, 0.0);
+  // The oracle's training durations are the reference ones: one decode, the same figure.
+  EXPECT_EQ(r->mel_l1_reference, r->mel_l1_training);
 
   ASSERT_EQ(r->training_per_utterance.size(), static_cast<size_t>(validation_));
   for (const UtteranceError& u : r->training_per_utterance) {
@@ -132,7 +134,7 @@ TEST_F(EvaluateTest, OracleTrainingDurationsMatchTheReferenceExactly) {
         "\"word_boundaries_within_20ms\": 1,", "\"word_boundaries_within_50ms\"", "\"word_start_bias_ms\": 0,", "\"word_end_bias_ms\": 0,", "\"run_on_junctions\": ",
         "\"paused_gap_frames\": ",
         "\"phone_boundary_mae_ms\"",
-        "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\"",
+        "\"phone_duration_mae_frames\": 0", "\"mel_l1_training_durations\"", "\"mel_l1_from_text\"", "\"mel_l1_reference_durations\": ",
         "\"training_error_share_worst_tenth\": 0,", "\"training_per_utterance\": [{\"id\": "}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing in " << json;
   }
@@ -155,6 +157,10 @@ TEST_F(EvaluateTest, MasAndRlCheckpoints) {
     ASSERT_TRUE(r->inference.available);  // the duration predictor
     EXPECT_EQ(r->inference.words.utterances, validation_);
     EXPECT_GT(r->mel_l1_inference, 0.0);
+    // The records carry reference durations; decoded with them the figure differs from the method's
+    // own durations (which are not exactly the reference after two steps).
+    EXPECT_GT(r->mel_l1_reference, 0.0);
+    EXPECT_NE(r->mel_l1_reference, r->mel_l1_training);
     // The per-utterance errors add up to the totals, worst first.
     ASSERT_EQ(r->training_per_utterance.size(), static_cast<size_t>(r->training.words.utterances));
     double sum = 0;

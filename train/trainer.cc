@@ -1372,6 +1372,13 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
     const torch::Tensor training_mel =
         (trained.mel.mel_postnet.defined() ? trained.mel.mel_postnet : trained.mel.mel).to(torch::kFloat)
             .to(torch::kCPU).contiguous();
+    torch::Tensor reference_mel;
+    if (b.has_durations()) {
+      LS_ASSIGN_OR_RETURN(model::Synthesis ref,
+                          s.model->Decode(enc, b.durations, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
+      reference_mel = (ref.mel.mel_postnet.defined() ? ref.mel.mel_postnet : ref.mel.mel).to(torch::kFloat)
+                          .to(torch::kCPU).contiguous();
+    }
     auto row = [](const torch::Tensor& t, int64_t i, int64_t n) {
       const int64_t* p = t[i].data_ptr<int64_t>();
       return std::vector<int64_t>(p, p + n);
@@ -1387,6 +1394,7 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
       e.frames = host.frame_lengths[i];
       e.training = row(training, i, e.tokens);
       e.training_mel = frames_of(training_mel, i, e.frames);
+      if (reference_mel.defined()) e.reference_mel = frames_of(reference_mel, i, e.frames);
       if (scaled.defined()) {
         e.inference = row(scaled, i, e.tokens);
         e.inference_frames = inference_lengths[i].item<int64_t>();
