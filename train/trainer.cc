@@ -762,7 +762,9 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (rc.actor_observes_alignment_score()) {
     LS_ASSIGN_OR_RETURN(observed, ObservedScore(ctx.model, b, log_att));
   }
-  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, observed));
+  const torch::Tensor actor_enc = rc.actor_detaches_encoder() ? enc.detach() : enc;
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits,
+                      ctx.model->AdvanceLogits(actor_enc, b.token_mask, b.mel, b.mel_mask, observed));
   adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
   std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
@@ -868,7 +870,8 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   const bool decode_greedy = rc.decoder_durations() == RlConfig::GREEDY;
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
-  torch::Tensor logits = ctx.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+  const torch::Tensor actor_enc = rc.actor_detaches_encoder() ? enc.detach() : enc;
+  torch::Tensor logits = ctx.model->PolicyLogits(actor_enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
   rl::CategoricalOptions co;
   if (rc.temperature() > 0) co.temperature = rc.temperature();
   LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy policy, rl::CategoricalPolicy::Create(logits, b.token_mask, co));
