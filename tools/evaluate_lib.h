@@ -63,8 +63,9 @@ struct EvaluationReport {
   // differ; -1 when the model has no text-only durations).
   double mel_l1_training = 0;
   double mel_l1_inference = -1;
-  // The same decoder given the reference durations (-1 when the records have none): what the mel L1
-  // would be with exact durations, so that the gap to `oracle` splits into decoder and durations.
+  // The same decoder given the records' reference durations (-1 when they have none). For a
+  // teacher-free method a stress test rather than a clean split of its gap to `oracle`: the reference
+  // gives separators no frames where words run on (docs/EVALUATION.md).
   double mel_l1_reference = -1;
   int64_t inference_length_differs = 0;  // utterances whose text-only mel length differs from the target's
   std::string plot_path;                 // written picture, or empty

@@ -45,6 +45,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kPi = 3.14159265358979323846;
 
+// The decoder's final mel: after the postnet when there is one.
+const torch::Tensor& FinalMel(const model::DecoderOutput& d) { return d.mel_postnet.defined() ? d.mel_postnet : d.mel; }
+
 #define LS_RETURN_IF_ERROR(expr)              \
   do {                                        \
     if (absl::Status _s = (expr); !_s.ok()) { \
@@ -665,8 +668,7 @@ absl::StatusOr<MicroBatch> SupervisedStep(Context& ctx, const Tensors& b) {
 // Rewards of decoded output: [R, B] per utterance or [R, B, N] per token for R rollouts.
 absl::StatusOr<torch::Tensor> Rewards(const RlConfig& rl, const model::Synthesis& syn, const torch::Tensor& target,
                                       const torch::Tensor& target_mask, int64_t rollouts, int64_t num_tokens) {
-  torch::Tensor pred = syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel;
-  pred = pred.detach().to(torch::kFloat);
+  torch::Tensor pred = FinalMel(syn.mel).detach().to(torch::kFloat);
   const int64_t batch = target.size(0) / rollouts;
   switch (rl.reward()) {
     case RlConfig::PROTOTYPE: {
@@ -790,7 +792,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
     if (score_reward) return rl::FrameScoreReward(log_att, p.token, b.mel_mask);
     LS_ASSIGN_OR_RETURN(model::Synthesis syn, ctx.model->Decode(tile(enc.detach(), R), p.durations.reshape({R * B, N}),
                                                                 tile(b.token_mask, R), {}, tile(b.frame_lengths, R), T));
-    torch::Tensor pred = (syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel).to(torch::kFloat);
+    torch::Tensor pred = FinalMel(syn.mel).to(torch::kFloat);
     torch::Tensor err = (pred - tile(b.mel, R)).square().mean(-1).view({R, B, T});
     return -err * b.mel_mask.to(torch::kFloat).unsqueeze(0);
   };
@@ -1017,13 +1019,13 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
           return out;
         };
         r.example_frames = frames;
-        r.example_prediction = host_floats(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel);
+        r.example_prediction = host_floats(FinalMel(syn.mel));
         r.example_target = host_floats(b.mel);
         r.example_method_marks = marks(syn.expanded.durations);
         if (b.durations.defined()) r.example_reference_marks = marks(b.durations);
       }
       const double f = b.mel_mask.sum().item<double>();
-      mel_sum += MaskedMse(syn.mel.mel_postnet.defined() ? syn.mel.mel_postnet : syn.mel.mel, b.mel, b.mel_mask)
+      mel_sum += MaskedMse(FinalMel(syn.mel), b.mel, b.mel_mask)
                      .item<double>() * f;
       frames += f;
       if (b.durations.defined()) {
@@ -1353,6 +1355,7 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
     compat::ScopedCudaBf16Autocast autocast(s.config.bf16() && s.device.is_cuda());
     torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
     LS_ASSIGN_OR_RETURN(torch::Tensor method, MethodDurations(s.config.aligner(), s.model, b, enc, s.separators));  // [B, N]
+    auto host_mel = [](const model::Synthesis& syn) { return FinalMel(syn.mel).to(torch::kFloat).to(torch::kCPU).contiguous(); };
     torch::Tensor inference;  // [B, N] text-only, unscaled
     if (s.model->options().use_predictor) {
       LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
@@ -1368,19 +1371,17 @@ absl::StatusOr<std::vector<EvalDurations>> Trainer::EvaluationDurations(const Ho
       LS_ASSIGN_OR_RETURN(scaled, model::FitDurations(inference, b.token_mask, b.frame_lengths));
       scaled = scaled.to(torch::kCPU).contiguous();
       LS_ASSIGN_OR_RETURN(model::Synthesis free, s.model->Decode(enc, inference, b.token_mask));
-      inference_mel = (free.mel.mel_postnet.defined() ? free.mel.mel_postnet : free.mel.mel).to(torch::kFloat)
-                          .to(torch::kCPU).contiguous();
+      inference_mel = host_mel(free);
       inference_lengths = free.expanded.frame_mask.sum(1).to(torch::kCPU).contiguous();
     }
-    const torch::Tensor training_mel =
-        (trained.mel.mel_postnet.defined() ? trained.mel.mel_postnet : trained.mel.mel).to(torch::kFloat)
-            .to(torch::kCPU).contiguous();
+    const torch::Tensor training_mel = host_mel(trained);
     torch::Tensor reference_mel;
-    if (b.has_durations()) {
+    if (s.config.aligner() == TrainConfig::ORACLE) {
+      reference_mel = training_mel;  // the method's durations are the reference ones: no second decode
+    } else if (b.has_durations()) {
       LS_ASSIGN_OR_RETURN(model::Synthesis ref,
                           s.model->Decode(enc, b.durations, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
-      reference_mel = (ref.mel.mel_postnet.defined() ? ref.mel.mel_postnet : ref.mel.mel).to(torch::kFloat)
-                          .to(torch::kCPU).contiguous();
+      reference_mel = host_mel(ref);
     }
     auto row = [](const torch::Tensor& t, int64_t i, int64_t n) {
       const int64_t* p = t[i].data_ptr<int64_t>();

@@ -65,8 +65,8 @@ struct EvalDurations {
   std::vector<float> inference_mel;
   // The mel decoded with the training durations, frame-major [frames][n_mels].
   std::vector<float> training_mel;
-  // The mel decoded with the reference durations when the batch has them (same layout), else empty:
-  // how well the decoder renders given exact durations, apart from the method's duration error.
+  // The mel decoded with the reference durations when the batch has them (same layout), else empty;
+  // for ORACLE it is training_mel.
   std::vector<float> reference_mel;
 };
 

@@ -377,8 +377,6 @@ TEST(TrainerTest, RlBaselinesAndRewardsRun) {
   }
 }
 
-// Every combination of policy form, reward family, credit and decoder durations trains a step with
-// finite losses and a non-zero policy gradient.
 // With rl.actor_detaches_encoder the policy gradient reaches the policy head and not the encoder:
 // after one step from the same seed, the head and the decoder hold what they hold without the
 // option (their gradients do not change), and the encoder does not (it misses the actor's update).
@@ -421,6 +419,8 @@ TEST(TrainerTest, ActorDetachesEncoderKeepsThePolicyGradientOutOfTheEncoder) {
   }
 }
 
+// Every combination of policy form, reward family, credit and decoder durations trains a step with
+// finite losses and a non-zero policy gradient.
 TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
   for (bool monotonic : {false, true}) {
     for (RlConfig::Reward reward : {RlConfig::ALIGNMENT_SCORE, RlConfig::PER_TOKEN_MSE}) {
