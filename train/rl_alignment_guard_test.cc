@@ -1,13 +1,22 @@
 // The guard for issue 11's method: on a tiny synthetic corpus whose frames are noisy copies of one
 // prototype vector per symbol (so the alignment is learnable and the reference durations are exact),
 // a bounded number of CPU steps of the `rl` method (monotonic per-frame policy, alignment-score
-// reward, leave-one-out baseline) must bring the actor's greedy durations from their starting error
-// below a threshold. The same run with the policy gradient disconnected (the actor's learning rate
-// scaled to ~0) must not: the improvement comes from the policy gradient, not from the diagonal
-// prior the walk starts with. Measured when written (seed 3, 150 steps, Debian LibTorch 1.13 CPU):
-// 2.54 -> 0.57 frames per token with the policy gradient, 2.54 -> 2.87 without; the thresholds
-// below leave a wide margin on both sides.
+// reward, leave-one-out baseline) must bring the actor's greedy durations well below their starting
+// error. The same run with the policy gradient disconnected (the actor's learning rate scaled to ~0)
+// must not: the improvement comes from the policy gradient, not from the diagonal prior the walk
+// starts with.
+//
+// oneDNN picks kernels by instruction set, so a fixed number of steps follows another path on
+// another CPU (issue 26: with one seed and 150 steps the guard failed under AVX2). Single runs also
+// vary with the seed: some seeds have not left the diagonal walk after 150 steps. The guard
+// therefore trains 300 steps with five seeds, compares ratios (error after / error before) and
+// takes their median. Measured (Debian LibTorch 1.13 CPU, AMD EPYC, 2026-12-06), the median ratio
+// with the policy gradient / the disconnected run's ratio:
+//   default ISA 0.324 / 1.198; ONEDNN_MAX_CPU_ISA=AVX2 0.404 / 1.192; =SSE41 0.463 / 1.186
+// (single seeds ranged 0.13-1.25). The thresholds, 0.7 and 0.9, sit between the two with a margin
+// of at least 1.5x below and 1.3x above.
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -26,10 +35,14 @@ namespace {
 
 constexpr int kMels = 80;
 constexpr int kSymbols = 26;  // ids 1..26 of testing::SyntheticSymbols()
-constexpr int kGuardSteps = 150;
+constexpr int kGuardSteps = 300;
 // Greedy durations vs the reference, mean absolute frames per token (durations are 2-9 frames).
 constexpr double kStartAtLeast = 2.0;  // the diagonal walk the policy starts from is this far off
-constexpr double kThreshold = 1.2;     // after kGuardSteps steps with the policy gradient
+// Error after kGuardSteps steps / error before: the median over kSeeds with the policy gradient must
+// be below kLearnedRatio, the disconnected run's above kFrozenRatio.
+constexpr double kLearnedRatio = 0.7;
+constexpr double kFrozenRatio = 0.9;
+constexpr int kSeeds[] = {3, 4, 5, 6, 7};
 
 // One utterance: 6-10 symbols (no symbol twice in a row), 2-9 frames each, every frame its symbol's
 // prototype plus Gaussian noise (sd 0.3).
@@ -72,7 +85,7 @@ std::vector<HostBatch> MakeBatches(int num_batches, int batch_size, const std::s
   return out;
 }
 
-TrainConfig GuardConfig(const std::string& run_dir, double actor_lr_scale) {
+TrainConfig GuardConfig(const std::string& run_dir, double actor_lr_scale, int seed) {
   TrainConfig c;
   *c.mutable_model() = testing::TinyModel();
   c.mutable_model()->set_use_predictor(true);
@@ -89,7 +102,7 @@ TrainConfig GuardConfig(const std::string& run_dir, double actor_lr_scale) {
   c.mutable_optimizer()->set_lr(1e-2);
   c.mutable_optimizer()->set_warmup_steps(10);
   c.mutable_optimizer()->set_grad_clip_norm(1.0);
-  c.set_seed(3);
+  c.set_seed(seed);
   c.set_steps(kGuardSteps);
   c.set_log_every(10);
   c.set_threads(1);
@@ -101,7 +114,7 @@ struct Outcome {
   double before = -1, after = -1;  // greedy durations vs reference, mean absolute frames per token
 };
 
-Outcome TrainAndMeasure(double actor_lr_scale, const std::string& name) {
+Outcome TrainAndMeasure(double actor_lr_scale, int seed, const std::string& name) {
   std::mt19937 rng(17);
   std::normal_distribution<float> unit(0.0f, 2.0f);
   std::vector<std::vector<float>> proto(kSymbols + 1, std::vector<float>(kMels));
@@ -113,7 +126,7 @@ Outcome TrainAndMeasure(double actor_lr_scale, const std::string& name) {
   const std::string dir = ::testing::TempDir() + "/rl_guard_" + name;
   Outcome out;
   absl::StatusOr<std::unique_ptr<Trainer>> t =
-      Trainer::Create(GuardConfig(dir, actor_lr_scale), testing::SyntheticSymbols(), kMels, 16, "cpu", nullptr, "");
+      Trainer::Create(GuardConfig(dir, actor_lr_scale, seed), testing::SyntheticSymbols(), kMels, 16, "cpu", nullptr, "");
   EXPECT_TRUE(t.ok()) << t.status();
   if (!t.ok()) return out;
   testing::InMemoryBatchSource val_source(validation, /*endless=*/false);
@@ -133,13 +146,22 @@ Outcome TrainAndMeasure(double actor_lr_scale, const std::string& name) {
 }
 
 TEST(RlAlignmentGuardTest, PolicyGradientLearnsTheAlignment) {
-  const Outcome rl = TrainAndMeasure(1.0, "connected");
-  const Outcome frozen = TrainAndMeasure(1e-9, "disconnected");
-  std::printf("rl guard: greedy duration MAE %.3f -> %.3f frames/token with the policy gradient, %.3f -> %.3f without\n",
-              rl.before, rl.after, frozen.before, frozen.after);
-  EXPECT_GT(rl.before, kStartAtLeast);
-  EXPECT_LT(rl.after, kThreshold);
-  EXPECT_GT(frozen.after, kThreshold);
+  std::vector<double> ratios;
+  for (int seed : kSeeds) {
+    const Outcome rl = TrainAndMeasure(1.0, seed, absl::StrCat("connected_", seed));
+    std::printf("rl guard, seed %d: greedy duration MAE %.3f -> %.3f frames/token with the policy gradient (ratio %.3f)\n",
+                seed, rl.before, rl.after, rl.after / rl.before);
+    EXPECT_GT(rl.before, kStartAtLeast);
+    ratios.push_back(rl.after / rl.before);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const double median = ratios[ratios.size() / 2];
+  const Outcome frozen = TrainAndMeasure(1e-9, kSeeds[0], "disconnected");
+  std::printf("rl guard: median ratio %.3f with the policy gradient; %.3f -> %.3f without (ratio %.3f)\n", median,
+              frozen.before, frozen.after, frozen.after / frozen.before);
+  EXPECT_LT(median, kLearnedRatio);
+  EXPECT_GT(frozen.before, kStartAtLeast);
+  EXPECT_GT(frozen.after / frozen.before, kFrozenRatio);
 }
 
 }  // namespace
