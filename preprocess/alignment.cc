@@ -459,24 +459,88 @@ absl::StatusOr<Alignment> ReadAlignmentFile(const std::string& path) {
       absl::StrCat(path, ": unknown alignment format (expected .TextGrid or .lab)"));
 }
 
-absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized_text) {
-  if (alignment.words.empty()) return absl::OkStatus();
-  const std::vector<std::string> expected = WordLabels(normalized_text);
-  int n = 0;
-  for (const Interval& iv : alignment.words) {
-    // A label may hold several words ("there be": spoken as one unit, one interval).
-    for (absl::string_view word : absl::StrSplit(iv.label, ' ', absl::SkipEmpty())) {
-      if (n < static_cast<int>(expected.size()) && absl::AsciiStrToLower(word) != expected[n]) {
-        return Error(
-            alignment.source, iv.line,
-            absl::StrFormat("word %d is '%s' but the text has '%s'", n + 1, word, expected[n]));
-      }
-      ++n;
+std::optional<std::pair<double, double>> SpeechSpan(const Alignment& alignment) {
+  std::optional<std::pair<double, double>> span;
+  for (const std::vector<Interval>* tier : {&alignment.words, &alignment.phones}) {
+    for (const Interval& iv : *tier) {
+      if (iv.label.empty() || IsSilenceLabel(iv.label)) continue;
+      if (!span) span = std::make_pair(iv.start, iv.end);
+      span->first = std::min(span->first, iv.start);
+      span->second = std::max(span->second, iv.end);
     }
   }
-  if (n != static_cast<int>(expected.size())) {
-    return Error(alignment.source, 0,
-                 absl::StrFormat("%d words but the text has %d", n, expected.size()));
+  return span;
+}
+
+Alignment ShiftAlignment(const Alignment& alignment, double offset, double duration) {
+  Alignment out;
+  out.source = alignment.source;
+  out.duration = std::clamp(alignment.duration - offset, 0.0, duration);
+  auto shift = [&](const std::vector<Interval>& in, std::vector<Interval>* tier) {
+    for (Interval iv : in) {
+      iv.start = std::clamp(iv.start - offset, 0.0, duration);
+      iv.end = std::clamp(iv.end - offset, 0.0, duration);
+      if (iv.end > iv.start) tier->push_back(std::move(iv));
+    }
+  };
+  shift(alignment.words, &out.words);
+  shift(alignment.phones, &out.phones);
+  return out;
+}
+
+absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized_text) {
+  if (alignment.words.empty()) return absl::OkStatus();
+  std::vector<std::string> expected, expected_keys;
+  for (std::string& label : WordLabels(normalized_text)) {
+    std::string key = WordKey(label);
+    if (key.empty()) continue;
+    expected.push_back(std::move(label));
+    expected_keys.push_back(std::move(key));
+  }
+  size_t e = 0;         // the text word being matched
+  std::string partial;  // keys of the labels matched so far into expected_keys[e]
+  int n = 0;            // label words seen
+  bool extra = false;   // a label word beyond the text's last word
+  // The label that began `partial`: a mismatch inside a joined word is reported there.
+  int partial_n = 0, partial_line = 0;
+  std::string partial_word;
+  for (const Interval& iv : alignment.words) {
+    // A label may hold several words ("there be": spoken as one unit, one interval), and several
+    // labels may make one text word ("GPL" as "g" "p" "l"; "servant's" as "servant" "s").
+    for (absl::string_view word : absl::StrSplit(iv.label, ' ', absl::SkipEmpty())) {
+      ++n;
+      const std::string key = WordKey(word);
+      if (key.empty()) continue;
+      if (e >= expected.size()) {
+        extra = true;
+        continue;
+      }
+      const std::string joined = partial + key;
+      if (joined == expected_keys[e]) {
+        ++e;
+        partial.clear();
+      } else if (absl::StartsWith(expected_keys[e], joined)) {
+        if (partial.empty()) {
+          partial_n = n;
+          partial_line = iv.line;
+          partial_word = std::string(word);
+        }
+        partial = joined;
+      } else if (!partial.empty()) {
+        return Error(alignment.source, partial_line,
+                     absl::StrFormat("word %d is '%s' but the text has '%s'", partial_n, partial_word, expected[e]));
+      } else {
+        return Error(alignment.source, iv.line,
+                     absl::StrFormat("word %d is '%s' but the text has '%s'", n, word, expected[e]));
+      }
+    }
+  }
+  if (!partial.empty()) {
+    return Error(alignment.source, partial_line,
+                 absl::StrFormat("word %d is '%s' but the text has '%s'", partial_n, partial_word, expected[e]));
+  }
+  if (e != expected.size() || extra) {
+    return Error(alignment.source, 0, absl::StrFormat("%d words but the text has %d", n, expected.size()));
   }
   return absl::OkStatus();
 }

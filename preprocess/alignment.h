@@ -2,6 +2,8 @@
 #define LIGHTSPEECH_PREPROCESS_ALIGNMENT_H_
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,16 @@ struct Alignment {
 // True for the silence labels listed above.
 bool IsSilenceLabel(absl::string_view label);
 
+// The span from the first non-silent interval's start to the last one's end, over both tiers, in
+// seconds; nullopt when every interval is silent.
+std::optional<std::pair<double, double>> SpeechSpan(const Alignment& alignment);
+
+// The alignment of the audio from `offset` seconds on, `duration` seconds long (what trimming
+// leading and trailing silence keeps): every time less `offset`, intervals clipped to
+// [0, duration], those left with no length dropped. Never fails; intervals that lay outside the kept
+// audio are gone, so callers keep the speech in (SpeechSpan).
+Alignment ShiftAlignment(const Alignment& alignment, double offset, double duration);
+
 // Parses a TextGrid (any of the encodings above) and takes the interval tiers named `words_tier`
 // and `phones_tier` (a tier also matches when its name ends in " - <name>", as MFA names tiers
 // per speaker). The phones tier is required, the words tier optional when `words_tier` is empty.
@@ -58,10 +70,13 @@ absl::StatusOr<Alignment> ParseLab(absl::string_view contents, absl::string_view
 // Reads `path` and parses it by extension: ".TextGrid" (any case) or ".lab". Errors name `path`.
 absl::StatusOr<Alignment> ReadAlignmentFile(const std::string& path);
 
-// Checks the non-silent word labels against the text's words (preprocess/words.h WordLabels,
-// compared case-insensitively). A label may hold several space-separated words (one interval for
-// words spoken as a unit, as make_corpus writes for espeak-ng's "there be"). Ok when the
-// alignment has no words tier.
+// Checks the non-silent word labels against the text's words (preprocess/words.h WordLabels),
+// compared by WordKey: Unicode case folding and NFKC, punctuation and stress marks left out, so
+// MFA's lower-case "когда" matches the text's "Когда". A label may hold several space-separated
+// words (one interval for words spoken as a unit, as make_corpus writes for espeak-ng's "there
+// be"), and consecutive labels whose keys concatenate to a text word's key make that word ("GPL"
+// as "g" "p" "l", "anti-circumvention" as "anti" "circumvention"). Labels and text tokens with an
+// empty key (punctuation only) are ignored. Ok when the alignment has no words tier.
 // Errors: "a.TextGrid:30: word 4 is 'foo' but the text has 'bar'",
 //         "a.TextGrid: 9 words but the text has 10".
 absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized_text);

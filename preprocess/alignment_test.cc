@@ -322,6 +322,51 @@ TEST(CheckWordsTest, AcceptsMatchingTextAndNamesMismatches) {
   EXPECT_EQ(Msg(CheckWords(*m, "Let there")), "m.TextGrid: 3 words but the text has 2");
 }
 
+// A words tier as festvox-ru's references (tools/festvox_ru) and MFA write it: the text's case
+// differs, a label keeps a stress mark, one text word is split over several labels.
+constexpr char kWordsShort[] = R"(File type = "ooTextFile"
+Object class = "TextGrid"
+
+0
+2
+<exists>
+1
+"IntervalTier"
+"words"
+0
+2
+6
+0
+0.5
+"Когда"
+0.5
+0.8
+"вол+ос"
+0.8
+1
+""
+1
+1.2
+"g"
+1.2
+1.4
+"p"
+1.4
+2
+"l"
+)";
+
+TEST(CheckWordsTest, FoldsCaseDropsMarksAndJoinsSplitLabels) {
+  absl::StatusOr<Alignment> a = ParseTextGrid(kWordsShort, "r.TextGrid", "words", "words");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(CheckWords(*a, "когда волос, - GPL.").ok());
+  EXPECT_TRUE(CheckWords(*a, "КОГДА вол+ос gpl").ok());
+  EXPECT_EQ(Msg(CheckWords(*a, "когда волос gp")), "r.TextGrid: 5 words but the text has 3");
+  // A joined word that does not complete is reported at the label that began it.
+  EXPECT_EQ(Msg(CheckWords(*a, "когда волос gplx")), "r.TextGrid:22: word 3 is 'g' but the text has 'gplx'");
+  EXPECT_EQ(Msg(CheckWords(*a, "тогда волос gpl")), "r.TextGrid:13: word 1 is 'Когда' but the text has 'тогда'");
+}
+
 TEST(FramesTest, RoundsBoundariesAndSnapsTheEnd) {
   absl::StatusOr<Alignment> a = ParseTextGrid(kMfaLong, "f.TextGrid");
   ASSERT_TRUE(a.ok());

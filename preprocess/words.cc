@@ -3,6 +3,9 @@
 #include <cstddef>
 
 #include "absl/strings/ascii.h"
+#include "unicode/normalizer2.h"
+#include "unicode/uchar.h"
+#include "unicode/unistr.h"
 
 namespace lightspeech::preprocess {
 namespace {
@@ -45,6 +48,25 @@ std::vector<TextToken> Tokenize(absl::string_view text) {
     tokens.push_back(std::move(t));
   }
   return tokens;
+}
+
+std::string WordKey(absl::string_view word) {
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(word.data(), static_cast<int32_t>(word.size())));
+  u.foldCase();
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+  if (U_SUCCESS(status)) {
+    icu::UnicodeString normalized = nfkc->normalize(u, status);
+    if (U_SUCCESS(status)) u = normalized;
+  }
+  icu::UnicodeString kept;
+  for (int32_t i = 0; i < u.length(); i = u.moveIndex32(i, 1)) {
+    const UChar32 c = u.char32At(i);
+    if (u_isalnum(c) || u_getCombiningClass(c) != 0 || u_charType(c) == U_NON_SPACING_MARK) kept.append(c);
+  }
+  std::string out;
+  kept.toUTF8String(out);
+  return out;
 }
 
 std::vector<std::string> WordLabels(absl::string_view text) {

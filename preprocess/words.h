@@ -30,6 +30,12 @@ std::string WordLabel(absl::string_view token);
 // The non-empty word labels of `text`, in order.
 std::vector<std::string> WordLabels(absl::string_view text);
 
+// The key under which a reference alignment's word label and a text word are compared: Unicode
+// case folding and NFKC normalization (ICU), keeping only letters, digits and combining marks, so
+// that "Когда" matches "когда", "вол+ос" (a stress mark) matches "волос" and "servant's" matches
+// "servants". Empty for punctuation. Never fails; invalid UTF-8 becomes U+FFFD, which is dropped.
+std::string WordKey(absl::string_view word);
+
 }  // namespace lightspeech::preprocess
 
 #endif  // LIGHTSPEECH_PREPROCESS_WORDS_H_

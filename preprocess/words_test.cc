@@ -35,5 +35,14 @@ TEST(WordsTest, TokenRangesCountCodePoints) {
   EXPECT_EQ(t[2].text, "lait");
 }
 
+TEST(WordKeyTest, FoldsNormalizesAndKeepsLettersAndDigits) {
+  EXPECT_EQ(WordKey("Когда"), "когда");
+  EXPECT_EQ(WordKey("+Окна"), "окна");
+  EXPECT_EQ(WordKey("Servant's,"), "servants");
+  EXPECT_EQ(WordKey("STRASSE"), WordKey("Straße"));  // full case folding: ß -> ss
+  EXPECT_EQ(WordKey("ﬁne"), "fine");                  // NFKC: the ligature
+  EXPECT_EQ(WordKey("--"), "");
+}
+
 }  // namespace
 }  // namespace lightspeech::preprocess
