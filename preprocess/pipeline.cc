@@ -24,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "features/audio.h"
 #include "features/log_mel.h"
+#include "features/trim.h"
 #include "google/protobuf/text_format.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +41,17 @@
 
 namespace lightspeech::preprocess {
 namespace {
+
+// Widens a silence trim so that it keeps the reference's speech: the cut never reaches into the
+// first or last non-silent interval (the reference's timing is kept; its edges are a few frames
+// wider than an energy threshold's on real recordings).
+features::TrimRange KeepReferenceSpeech(const Alignment& alignment, features::TrimRange kept, int sample_rate) {
+  const std::optional<std::pair<double, double>> speech = SpeechSpan(alignment);
+  if (!speech) return kept;
+  kept.begin = std::min<int64_t>(kept.begin, std::max<int64_t>(0, std::floor(speech->first * sample_rate)));
+  kept.end = std::max<int64_t>(kept.end, std::ceil(speech->second * sample_rate));
+  return kept;
+}
 
 using Clock = std::chrono::steady_clock;
 using records::Manifest;
@@ -184,6 +196,7 @@ Manifest MakePlanManifest(const PipelineOptions& o, const SymbolTable& table, Cl
   f->set_mel_norm("slaney");
   f->set_log_floor(1e-5f);
   f->set_center(true);
+  f->set_trim_silence_db(static_cast<float>(o.trim_silence_db));
   auto* s = m.mutable_symbols();
   for (const auto& sym : table.symbols()) s->add_symbols(sym);
   s->set_cleaner(std::string(CleanerName(cleaner)));
@@ -217,6 +230,7 @@ absl::Status PipelineOptions::Validate() const {
         absl::StrCat("--worker_index must be in [0, --num_workers) (got ", worker_index, " of ", num_workers, ")"));
   }
   if (!(max_seconds > 0)) return absl::InvalidArgumentError("--max_seconds must be > 0");
+  if (!(trim_silence_db >= 0)) return absl::InvalidArgumentError("--trim_silence_db must be >= 0 (0: off)");
   if (alignment_tolerance_frames < 0) {
     return absl::InvalidArgumentError("--alignment_tolerance_frames must be >= 0");
   }
@@ -431,6 +445,38 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
                seconds);
           continue;
         }
+        // The reference alignment, read before the log-mel so that trimming can respect it.
+        std::string alignment_path;
+        absl::StatusOr<Alignment> alignment = absl::NotFoundError("no alignments");
+        if (!o.alignments.empty()) {
+          alignment_path = FindAlignment(o.alignments, e.id);
+          if (alignment_path.empty()) {
+            skip("missing_alignment", absl::StrCat(o.alignments, "/", e.id,
+                                                   ".TextGrid: missing alignment (looked for .TextGrid, .lab)"),
+                 seconds);
+            continue;
+          }
+          alignment = ReadAlignmentFile(alignment_path);
+        }
+        if (o.trim_silence_db > 0) {
+          absl::StatusOr<features::TrimRange> kept =
+              features::FindSilenceTrim(audio->samples, o.trim_silence_db, o.win_length, o.hop_length);
+          if (!kept.ok()) {
+            skip("unreadable_audio", absl::StrCat(audio_path, ": ", kept.status().message()));
+            continue;
+          }
+          if (alignment.ok()) *kept = KeepReferenceSpeech(*alignment, *kept, o.sample_rate);
+          kept->end = std::min<int64_t>(kept->end, audio->samples.size());
+          kept->begin = std::min(kept->begin, kept->end);
+          if (kept->begin > 0 || kept->end < static_cast<int64_t>(audio->samples.size())) {
+            audio->samples.erase(audio->samples.begin() + kept->end, audio->samples.end());
+            audio->samples.erase(audio->samples.begin(), audio->samples.begin() + kept->begin);
+            if (alignment.ok()) {
+              *alignment = ShiftAlignment(*alignment, double(kept->begin) / o.sample_rate,
+                                          double(audio->samples.size()) / o.sample_rate);
+            }
+          }
+        }
         if (auto s = log_mel->Compute(audio->samples, &mel); !s.ok()) {
           skip("unreadable_audio", absl::StrCat(audio_path, ": ", s.message()));
           continue;
@@ -438,14 +484,6 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
         const int64_t n_frames = static_cast<int64_t>(mel.size() / o.n_mels);
         u.Clear();
         if (!o.alignments.empty()) {
-          const std::string alignment_path = FindAlignment(o.alignments, e.id);
-          if (alignment_path.empty()) {
-            skip("missing_alignment", absl::StrCat(o.alignments, "/", e.id,
-                                                   ".TextGrid: missing alignment (looked for .TextGrid, .lab)"),
-                 seconds);
-            continue;
-          }
-          absl::StatusOr<Alignment> alignment = ReadAlignmentFile(alignment_path);
           absl::StatusOr<FrameAlignment> frames =
               alignment.ok() ? ToFrames(*alignment, n_frames, frame_options) : alignment.status();
           absl::Status checked = frames.ok() ? CheckWords(*alignment, e.normalized_text) : frames.status();

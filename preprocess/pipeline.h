@@ -31,6 +31,12 @@ struct PipelineOptions {
   // saw) or phones is skipped ("missing_alignment", "bad_alignment").
   std::string alignments;
   int alignment_tolerance_frames = 2;  // allowed |alignment end - n_frames|, in frames
+  // Cut leading and trailing silence: audio quieter than the clip's loudest frame by more than this
+  // many dB (features/trim.h), before the log-mel; 0: keep the clips whole. With reference
+  // alignments the cut never reaches into the first or last non-silent interval, and the alignment is
+  // shifted to the kept audio. Real recordings carry 0.3-0.5 s of silence at the edges, which
+  // teacher-free aligners must otherwise give to the first and last symbols.
+  double trim_silence_db = 0;
   // "espeak:VOICE": the symbols are espeak-ng phones (preprocess/phonemizer.h) of the metadata's
   // normalized text as written (espeak-ng reads case and punctuation; the cleaner only rejects empty
   // texts) with "|" between words, and the table is derived from the whole metadata. Empty: the

@@ -329,6 +329,57 @@ TEST(PipelineTest, AlignmentsAndPhonemesGiveDurationsThatSumToTheFrames) {
   EXPECT_THAT(records.at("kjv_Job35_4_1").normalized_text(), ::testing::StartsWith("aI | w I2 l |"));
 }
 
+// The non-silent word intervals of a record, as (start, end) frames.
+std::vector<std::pair<int, int>> SpokenWords(const records::Utterance& u) {
+  std::vector<std::pair<int, int>> out;
+  for (const auto& w : u.alignment().words()) {
+    if (!w.label().empty()) out.emplace_back(w.start_frame(), w.end_frame());
+  }
+  return out;
+}
+
+TEST(PipelineTest, TrimmingSilenceShiftsTheReferenceAndNeverCutsIntoSpeech) {
+  const std::string whole = absl::StrCat(::testing::TempDir(), "/out_untrimmed");
+  std::ostringstream log;
+  ASSERT_TRUE(RunPipeline(AlignedOptions(kCorpusEn, whole), log).ok()) << log.str();
+  const auto untrimmed = ReadRecords(whole);
+  // 40 dB, and 3 dB, at which nearly every frame counts as silence and only the reference's speech
+  // keeps the clip from being cut away.
+  for (double db : {40.0, 3.0}) {
+    const std::string out = absl::StrCat(::testing::TempDir(), "/out_trimmed_", db);
+    PipelineOptions o = AlignedOptions(kCorpusEn, out);
+    o.trim_silence_db = db;
+    auto s = RunPipeline(o, log);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->utterances, 12) << log.str();
+    EXPECT_EQ(records::ReadManifest(out)->features().trim_silence_db(), db);
+    int64_t cut = 0;
+    for (const auto& [id, u] : ReadRecords(out)) {
+      const records::Utterance& ref = untrimmed.at(id);
+      EXPECT_LE(u.n_frames(), ref.n_frames()) << id;
+      cut += ref.n_frames() - u.n_frames();
+      int64_t sum = 0;
+      for (int d : u.alignment().durations()) sum += d;
+      EXPECT_EQ(sum, u.n_frames()) << id;
+      // The same words, shifted by the frames cut at the start (+-1 frame of rounding).
+      const auto words = SpokenWords(u), ref_words = SpokenWords(ref);
+      ASSERT_EQ(words.size(), ref_words.size()) << id;
+      const int shift = ref_words[0].first - words[0].first;
+      EXPECT_GE(shift, 0) << id;
+      EXPECT_GE(words[0].first, 0) << id;
+      EXPECT_LE(words.back().second, u.n_frames()) << id;
+      for (size_t i = 0; i < words.size(); ++i) {
+        EXPECT_NEAR(words[i].first + shift, ref_words[i].first, 1) << id << " word " << i;
+        EXPECT_NEAR(words[i].second + shift, ref_words[i].second, 1) << id << " word " << i;
+      }
+    }
+    EXPECT_GT(cut, 0) << "trimming at " << db << " dB cut nothing";
+  }
+  PipelineOptions bad = AlignedOptions(kCorpusEn, whole);
+  bad.trim_silence_db = -1;
+  EXPECT_EQ(RunPipeline(bad, log).status().message(), "--trim_silence_db must be >= 0 (0: off)");
+}
+
 TEST(PipelineTest, WorkersDeriveTheSamePhoneTable) {
   // Each worker phonemizes the whole metadata, so the plan (with its table) is the same on every
   // worker, whatever shards it processes.
