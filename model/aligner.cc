@@ -71,7 +71,15 @@ AlignerOutput AlignerImpl::forward(const torch::Tensor& tokens, const torch::Ten
   const torch::Tensor frame_mask = TokenMask(mel_lengths, t, mel.device());      // [B, T]
   torch::Tensor x = embedding_(tokens) * token_mask.unsqueeze(-1).to(mel.scalar_type());  // [B, N, C]
   torch::Tensor keys = key2_(torch::relu(key1_(x.transpose(1, 2))));                      // [B, A, N]
-  torch::Tensor y = (mel * frame_mask.unsqueeze(-1).to(mel.scalar_type())).transpose(1, 2);  // [B, M, T]
+  const torch::Tensor frame_weight = frame_mask.unsqueeze(-1).to(mel.scalar_type());  // [B, T, 1]
+  torch::Tensor m = mel;
+  if (options_.normalize_mel) {
+    const torch::Tensor count = (mel_lengths.to(mel.device(), mel.scalar_type()) * mel.size(2)).clamp_min(1).view({-1, 1, 1});
+    const torch::Tensor mean = (mel * frame_weight).sum({1, 2}, /*keepdim=*/true) / count;  // [B, 1, 1]
+    const torch::Tensor var = ((mel - mean).square() * frame_weight).sum({1, 2}, /*keepdim=*/true) / count;
+    m = (mel - mean) * torch::rsqrt(var + 1e-5);
+  }
+  torch::Tensor y = (m * frame_weight).transpose(1, 2);  // [B, M, T]
   torch::Tensor queries = query3_(torch::relu(query2_(torch::relu(query1_(y)))));           // [B, A, T]
   // Squared distances |q_t - k_n|^2 = |q|^2 + |k|^2 - 2 q.k, without a [B, A, T, N] intermediate.
   torch::Tensor dist = queries.square().sum(1).unsqueeze(2) + keys.square().sum(1).unsqueeze(1) -

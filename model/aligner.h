@@ -22,6 +22,10 @@ struct AlignerOptions {
   double temperature = 0.0005;  // scores = -temperature * |q_t - k_n|^2
   double prior_scaling = 1.0;   // beta-binomial prior: alpha = s * (t + 1), beta = s * (T - t)
   bool use_prior = true;
+  // Standardize each utterance's mel (one mean and one standard deviation over its real frames and
+  // bins) before the mel encoder. Raw log-mel of recorded speech (mean about -5.5, sd 2.9 on
+  // festvox-ru) keeps the forward-sum loss from ever leaving its plateau (docs/RESULTS.md, round 9).
+  bool normalize_mel = false;
 
   absl::Status Validate() const;
 };

@@ -169,6 +169,39 @@ TEST(AlignerTest, KeyKernelOneIgnoresNeighbours) {
   EXPECT_EQ(even.Validate().message(), "AlignerOptions.key_kernel must be odd and >= 1, got 2");
 }
 
+// The recorded-speech fix of issue 27: with normalize_mel the aligner sees each utterance's mel
+// standardized, so a level and scale change of one utterance (a quieter recording; raw log-mel of
+// recorded speech sits around -5.5 +- 2.9 where espeak-ng's differs) leaves its attention unchanged,
+// padding frames included in neither statistic. Without it the attention changes.
+TEST(AlignerTest, NormalizeMelIgnoresEachUtterancesLevelAndScale) {
+  torch::manual_seed(4);
+  const torch::Tensor mel = torch::randn({2, 6, 4});
+  const torch::Tensor ml = torch::tensor({6, 4}, torch::kLong), tl = torch::tensor({3, 2}, torch::kLong);
+  const torch::Tensor tokens = torch::tensor({{1, 2, 3}, {4, 5, 0}}, torch::kLong);
+  // Utterance 0 at 3x scale, 5.5 lower; utterance 1 shifted by 2 on its real frames, padding untouched.
+  torch::Tensor moved = mel.clone();
+  moved[0] = mel[0] * 3.0 - 5.5;
+  moved[1].slice(0, 0, 4) += 2.0;
+  for (bool normalize : {true, false}) {
+    AlignerOptions options;
+    options.vocab_size = 6;
+    options.n_mels = 4;
+    options.channels = 8;
+    options.attention_dim = 4;
+    options.temperature = 0.1;
+    options.normalize_mel = normalize;
+    torch::manual_seed(2);
+    Aligner aligner(options);
+    const torch::Tensor a = aligner(tokens, tl, mel, ml).log_attention;
+    const torch::Tensor b = aligner(tokens, tl, moved, ml).log_attention;
+    if (normalize) {
+      EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-4)) << a << b;
+    } else {
+      EXPECT_FALSE(torch::allclose(a, b, 1e-4, 1e-4));
+    }
+  }
+}
+
 TEST(ForwardSumLossTest, RejectsBadLengths) {
   auto loss = ForwardSumLoss(torch::zeros({2, 3, 4}), torch::tensor({1}, torch::kLong), torch::tensor({3, 3}, torch::kLong));
   EXPECT_EQ(loss.status().message(), "text_lengths and mel_lengths must be [B] with B = log_attention.size(0)");

@@ -21,6 +21,7 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   if (m.aligner_channels() > 0) o.aligner.channels = m.aligner_channels();
   if (m.aligner_attention_dim() > 0) o.aligner.attention_dim = m.aligner_attention_dim();
   if (m.aligner_key_kernel() > 0) o.aligner.key_kernel = m.aligner_key_kernel();
+  o.aligner.normalize_mel = m.aligner_normalize_mel();
   if (m.has_dropout()) o.encoder.dropout = o.decoder.dropout = m.dropout();
   if (m.has_predictor_dropout()) o.predictor.dropout = m.predictor_dropout();
   o.decoder.postnet = m.postnet();
