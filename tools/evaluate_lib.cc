@@ -55,8 +55,8 @@ std::vector<train::WordSpan> SpokenWords(const std::vector<train::WordSpan>& spa
 absl::Status AddUtterance(const std::vector<int64_t>& symbol_ids, const std::vector<int64_t>& durations,
                           const std::vector<train::WordSpan>& reference_words,
                           const std::vector<int64_t>& reference_durations, const std::vector<bool>& word_symbols,
-                          double ms_per_frame, DurationMetrics* m) {
-  absl::StatusOr<std::vector<train::WordSpan>> words = train::PredictedWordSpans(symbol_ids, durations, word_symbols);
+                          const std::vector<bool>& word_joiners, double ms_per_frame, DurationMetrics* m) {
+  absl::StatusOr<std::vector<train::WordSpan>> words = train::PredictedWordSpans(symbol_ids, durations, word_symbols, word_joiners);
   if (!words.ok()) return words.status();
   train::AddWordBoundaries(reference_words, *words, ms_per_frame, &m->words);
   train::AddWordGaps(reference_words, *words, &m->gaps);
@@ -223,6 +223,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
 
   const std::vector<std::string> table(manifest->symbols().symbols().begin(), manifest->symbols().symbols().end());
   const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
+  const std::vector<bool> word_joiners = train::WordJoinerMask(table, !manifest->symbols().phonemizer().empty());
   report.training.available = true;
   report.uniform.available = true;
   double mel_training_sum = 0, mel_inference_sum = 0, mel_reference_sum = 0;
@@ -262,7 +263,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
         return absl::Status(s.code(), absl::StrCat("utterance '", e.id, "': ", s.message()));
       };
       const train::BoundaryStats before = report.training.words;
-      if (absl::Status s = AddUtterance(ids, e.training, words, reference, word_symbols, report.ms_per_frame,
+      if (absl::Status s = AddUtterance(ids, e.training, words, reference, word_symbols, word_joiners, report.ms_per_frame,
                                         &report.training);
           !s.ok()) {
         return with_id(s);
@@ -271,14 +272,14 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
         report.training_per_utterance.push_back({e.id, report.training.words.boundaries - before.boundaries,
                                                  report.training.words.abs_error_frames - before.abs_error_frames});
       }
-      if (absl::Status s = AddUtterance(ids, UniformDurations(n, e.frames), words, reference, word_symbols,
+      if (absl::Status s = AddUtterance(ids, UniformDurations(n, e.frames), words, reference, word_symbols, word_joiners,
                                         report.ms_per_frame, &report.uniform);
           !s.ok()) {
         return with_id(s);
       }
       if (!e.inference.empty()) {
         report.inference.available = true;
-        if (absl::Status s = AddUtterance(ids, e.inference, words, reference, word_symbols, report.ms_per_frame,
+        if (absl::Status s = AddUtterance(ids, e.inference, words, reference, word_symbols, word_joiners, report.ms_per_frame,
                                           &report.inference);
             !s.ok()) {
           return with_id(s);
@@ -312,7 +313,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
           return absl::FailedPreconditionError("--plot_inference: the model has no text-only durations");
         }
         absl::StatusOr<std::vector<train::WordSpan>> spans =
-            train::PredictedWordSpans(ids, predicted, word_symbols);
+            train::PredictedWordSpans(ids, predicted, word_symbols, word_joiners);
         if (!spans.ok()) return with_id(spans.status());
         absl::StatusOr<std::string> png =
             features::RenderMelPng(target, e.frames, n_mels, BoundaryMarks(SpokenWords(words), e.frames),

@@ -65,9 +65,23 @@ std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table, b
   return mask;
 }
 
+std::vector<bool> WordJoinerMask(const std::vector<std::string>& symbol_table, bool phones) {
+  std::vector<bool> mask(symbol_table.size(), false);
+  if (phones) return mask;
+  for (size_t i = 0; i < symbol_table.size(); ++i) {
+    const std::string& s = symbol_table[i];
+    if (s.empty() || s == "<pad>" || s == " " || s == "|") continue;
+    bool all_punct = true;
+    for (unsigned char c : s) all_punct = all_punct && IsAsciiPunctuation(c);
+    mask[i] = all_punct;
+  }
+  return mask;
+}
+
 absl::StatusOr<std::vector<WordSpan>> PredictedWordSpans(const std::vector<int64_t>& symbol_ids,
                                                          const std::vector<int64_t>& durations,
-                                                         const std::vector<bool>& word_symbols) {
+                                                         const std::vector<bool>& word_symbols,
+                                                         const std::vector<bool>& joiners) {
   if (symbol_ids.size() != durations.size()) {
     return absl::InvalidArgumentError(absl::StrCat(symbol_ids.size(), " symbols but ", durations.size(),
                                                    " durations"));
@@ -85,7 +99,15 @@ absl::StatusOr<std::vector<WordSpan>> PredictedWordSpans(const std::vector<int64
       return absl::InvalidArgumentError(absl::StrCat("symbol ", i, " has negative duration ", durations[i]));
     }
     const int64_t end = frame + durations[i];
-    if (word_symbols[id]) {
+    auto is_word = [&](size_t k) {
+      const int64_t other = symbol_ids[k];
+      return other >= 0 && other < static_cast<int64_t>(word_symbols.size()) && word_symbols[other];
+    };
+    const bool joins = in_word && id < static_cast<int64_t>(joiners.size()) && joiners[id] &&
+                       i + 1 < symbol_ids.size() && is_word(i + 1);
+    if (joins) {
+      spans.back().end_frame = static_cast<int32_t>(end);
+    } else if (word_symbols[id]) {
       if (!in_word) spans.push_back({static_cast<int32_t>(frame), static_cast<int32_t>(end), ""});
       spans.back().end_frame = static_cast<int32_t>(end);
       in_word = true;

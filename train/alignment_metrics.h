@@ -20,12 +20,20 @@ namespace lightspeech::train {
 // other symbol ends it.
 std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table, bool phones = false);
 
+// Which symbols join the word symbols on both sides of them into one word: with character input
+// (`phones` false), the symbols made only of ASCII punctuation, such as the hyphen of "burnt-offering",
+// the apostrophe of "servant's" and the stress mark of Russian "вол+ос". None with phones.
+std::vector<bool> WordJoinerMask(const std::vector<std::string>& symbol_table, bool phones = false);
+
 // Frame spans of the words that `durations` (frames per symbol, [N]) give to the symbol sequence
 // `symbol_ids` ([N]): word k spans from the first frame of its first symbol to the end of its last.
-// Fails with InvalidArgument on mismatched lengths, negative durations or out-of-table ids.
+// A symbol marked in `joiners` (WordJoinerMask; none when empty) directly between two word symbols
+// belongs to their word. Fails with InvalidArgument on mismatched lengths, negative durations or
+// out-of-table ids.
 absl::StatusOr<std::vector<WordSpan>> PredictedWordSpans(const std::vector<int64_t>& symbol_ids,
                                                          const std::vector<int64_t>& durations,
-                                                         const std::vector<bool>& word_symbols);
+                                                         const std::vector<bool>& word_symbols,
+                                                         const std::vector<bool>& joiners = {});
 
 // Running totals of boundary errors over many utterances.
 struct BoundaryStats {

@@ -36,6 +36,24 @@ TEST(PredictedWordSpans, GroupsRunsOfWordSymbols) {
   EXPECT_EQ((*spans)[1].end_frame, 15);
 }
 
+TEST(PredictedWordSpans, PunctuationBetweenTwoWordSymbolsJoinsThem) {
+  // "a,b ,a," with durations 1..7: with joiners the ',' inside "a,b" belongs to the word [0, 3);
+  // the ',' after a space and the final ',' do not. Without joiners "a,b" is two words.
+  const std::vector<int64_t> ids = {2, 4, 3, 1, 4, 2, 4}, durations = {1, 2, 3, 4, 5, 6, 7};
+  EXPECT_EQ(WordJoinerMask(kTable), (std::vector<bool>{false, false, false, false, true, false, false}));
+  EXPECT_EQ(WordJoinerMask(kTable, /*phones=*/true), std::vector<bool>(kTable.size(), false));
+  auto joined = PredictedWordSpans(ids, durations, WordSymbolMask(kTable), WordJoinerMask(kTable));
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  ASSERT_EQ(joined->size(), 2u);
+  EXPECT_EQ((*joined)[0].start_frame, 0);
+  EXPECT_EQ((*joined)[0].end_frame, 6);
+  EXPECT_EQ((*joined)[1].start_frame, 15);
+  EXPECT_EQ((*joined)[1].end_frame, 21);
+  auto apart = PredictedWordSpans(ids, durations, WordSymbolMask(kTable));
+  ASSERT_TRUE(apart.ok());
+  EXPECT_EQ(apart->size(), 3u);
+}
+
 TEST(PredictedWordSpans, RejectsBadInput) {
   const auto mask = WordSymbolMask(kTable);
   EXPECT_EQ(PredictedWordSpans({2, 3}, {1}, mask).status().message(), "2 symbols but 1 durations");
