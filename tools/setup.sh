@@ -21,6 +21,11 @@ PACKAGES=(
   nodejs  # with npm: tools/interop/check.sh reads our shards with an npm TFRecord package
   # Real prose for the generated corpora.
   bible-kjv-text
+  # The intelligibility judge: an English ASR (tools/asr.h).
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
+  # Real recorded speech (festvox-ru) with festival's front end for its word references
+  # (tools/festvox_ru), and a second English synthesizer (tools/festival_corpus).
+  festival festvox-ru festvox-us-slt-hts
 )
 
 missing=()
