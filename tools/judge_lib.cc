@@ -183,10 +183,10 @@ std::string FormatJudgeReport(const JudgeReport& r) {
                                     r.checkpoint, r.method, r.synthesized.utterances);
   auto row = [&](const char* name, const JudgeRow& x) {
     if (x.utterances == 0) {
-      absl::StrAppendFormat(&out, "  %-34s (none)\n", name);
+      absl::StrAppendFormat(&out, "  %-36s (none)\n", name);
       return;
     }
-    absl::StrAppendFormat(&out, "  %-34s WER %5.1f%%  CER %5.1f%%  (%d utterances, %d words)\n", name,
+    absl::StrAppendFormat(&out, "  %-36s WER %5.1f%%  CER %5.1f%%  (%d utterances, %d words)\n", name,
                           100 * x.words.Rate(), 100 * x.chars.Rate(), x.utterances, x.words.reference_length);
   };
   row("synthesized from text", r.synthesized);
