@@ -141,6 +141,13 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     return -1;
   };
 
+  auto token_after = [&](int char_index) -> int {  // the first word token starting after it; -1: none
+    for (size_t i = 0; i < word_tokens.size(); ++i) {
+      if (word_tokens[i]->begin_char > char_index) return static_cast<int>(i);
+    }
+    return -1;
+  };
+
   // Phones with their word token; zero-length phones dropped.
   const std::vector<RawPhone>& raw = collector.phones;
   std::vector<int> phone_token;
@@ -157,6 +164,10 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     int token = -1;
     if (!IsEspeakPause(raw[i].symbol)) {
       token = token_at(raw[i].text_position - 1);
+      // After a clause break that is not a word ("He said - well", "... опала. соам") espeak-ng
+      // reports the first phone of the next word at the break's position: the phone belongs to the
+      // first word that starts after it.
+      if (token < 0) token = token_after(raw[i].text_position - 1);
       if (token < 0) {
         return absl::InvalidArgumentError(
             absl::StrFormat("espeak-ng: phone '%s' at character %d lies outside every word of '%s'",

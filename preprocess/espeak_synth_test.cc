@@ -44,6 +44,23 @@ TEST(EspeakSynthTest, PhonesTileTheAudioAndWordsFollowTheText) {
   EXPECT_GT(peak, 1000);
 }
 
+// Issue 23: a spaced dash and a sentence break inside one line used to be refused ("phone 'w' at
+// character 8 lies outside every word"): espeak-ng reports the next word's first phone at the break.
+TEST(EspeakSynthTest, ClauseBreaksThatAreNotWordsKeepEveryWord) {
+  absl::StatusOr<EspeakUtterance> u = EspeakSynthesize("He said - well, nothing - and left.", EspeakOptions{});
+  ASSERT_TRUE(u.ok()) << u.status();
+  std::vector<std::string> labels;
+  for (const EspeakWord& w : u->words) labels.push_back(w.label);
+  EXPECT_THAT(labels, ElementsAre("he", "said", "well", "nothing", "and", "left"));
+  EspeakOptions ru;
+  ru.voice = "ru";
+  absl::StatusOr<EspeakUtterance> r = EspeakSynthesize("она упала и опала. соам, проговорил он.", ru);
+  ASSERT_TRUE(r.ok()) << r.status();
+  labels.clear();
+  for (const EspeakWord& w : r->words) labels.push_back(w.label);
+  EXPECT_THAT(labels, ElementsAre("она", "упала", "и", "опала", "соам", "проговорил", "он"));
+}
+
 TEST(EspeakSynthTest, WordPhonesAreEspeakMnemonics) {
   absl::StatusOr<EspeakUtterance> u = EspeakSynthesize("Let there be light.", EspeakOptions{});
   ASSERT_TRUE(u.ok()) << u.status();
