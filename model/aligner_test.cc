@@ -141,15 +141,21 @@ TEST(AlignerTest, ForwardSumLossIsFiniteAndDecreases) {
 // key_kernel 1 keys each token on itself alone: changing token 2 of [1, 2, 3] to 5 leaves the scores
 // of tokens 0 and 1, so their log-attention difference (the per-frame normalizer cancels) is the
 // same; with the default 3, token 1's key sees token 2 and the difference changes.
+// An aligner small enough to reason about: 6 symbols, 4 mel bins, width 8.
+AlignerOptions SmallOptions() {
+  AlignerOptions options;
+  options.vocab_size = 6;
+  options.n_mels = 4;
+  options.channels = 8;
+  options.attention_dim = 4;
+  options.temperature = 0.1;
+  return options;
+}
+
 TEST(AlignerTest, KeyKernelOneIgnoresNeighbours) {
   const torch::Tensor mel = torch::randn({1, 5, 4}), ml = torch::tensor({5}, torch::kLong), tl = torch::tensor({3}, torch::kLong);
   for (int64_t kernel : {1, 3}) {
-    AlignerOptions options;
-    options.vocab_size = 6;
-    options.n_mels = 4;
-    options.channels = 8;
-    options.attention_dim = 4;
-    options.temperature = 0.1;
+    AlignerOptions options = SmallOptions();
     options.use_prior = false;
     options.key_kernel = kernel;
     torch::manual_seed(2);
@@ -183,12 +189,7 @@ TEST(AlignerTest, NormalizeMelIgnoresEachUtterancesLevelAndScale) {
   moved[0] = mel[0] * 3.0 - 5.5;
   moved[1].slice(0, 0, 4) += 2.0;
   for (bool normalize : {true, false}) {
-    AlignerOptions options;
-    options.vocab_size = 6;
-    options.n_mels = 4;
-    options.channels = 8;
-    options.attention_dim = 4;
-    options.temperature = 0.1;
+    AlignerOptions options = SmallOptions();
     options.normalize_mel = normalize;
     torch::manual_seed(2);
     Aligner aligner(options);

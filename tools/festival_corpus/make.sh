@@ -23,7 +23,7 @@ mkdir -p "$out/wavs" "$out/textgrids"
 # festvox's data layout, read by festival without a line reader: ( ID "text" ), quotes escaped.
 data="$out/utterances.data"
 awk -F'|' 'NF >= 2 { t = $NF; gsub(/\\/, "\\\\", t); gsub(/"/, "\\\"", t); printf "( %s \"%s\" )\n", $1, t }' "$metadata" > "$data"
-festival -b "(set! fc_voice 'voice_$voice)" "(set! fc_data \"$data\")" "(set! fc_out \"$out\")" \
+festival -b "(set! fc_voice 'voice_$voice)" "(set! fc_data \"$data\")" "(set! fc_out \"$out\")" "(set! fc_here \"$here\")" \
   "$here/synth.scm" 2>&1 | tee "$out/synth.log" | grep -v '^$' || true
 [ -f "$out/metadata.csv" ] || { echo "make.sh: festival failed (see $out/synth.log)" >&2; exit 1; }
 echo "make.sh: $(wc -l < "$out/metadata.csv") utterances in $out"

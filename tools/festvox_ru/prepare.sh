@@ -20,7 +20,7 @@ command -v festival >/dev/null || { echo "prepare.sh: festival is not installed 
 [ -f "$voice/etc/txt.done.data" ] || { echo "prepare.sh: $voice/etc/txt.done.data not found (apt-get install festvox-ru)" >&2; exit 1; }
 mkdir -p "$out/wavs" "$out/textgrids"
 for w in "$voice"/wav/*.wav; do ln -sf "$w" "$out/wavs/$(basename "$w")"; done
-festival -b "(set! fr_voice_dir \"$voice\")" "(set! fr_out \"$out\")" "(set! fr_limit $limit)" \
+festival -b "(set! fr_voice_dir \"$voice\")" "(set! fr_out \"$out\")" "(set! fr_limit $limit)" "(set! fr_here \"$here\")" \
   "$here/references.scm" 2>&1 | tee "$out/references.log" | grep -v '^$' || true
 [ -f "$out/metadata.csv" ] || { echo "prepare.sh: festival failed (see $out/references.log)" >&2; exit 1; }
 n=$(wc -l < "$out/metadata.csv")

@@ -4,6 +4,7 @@
 ;;   fr_voice_dir  the voice folder (wav/, lab/, etc/txt.done.data)
 ;;   fr_out        the output folder (metadata.csv and textgrids/ are written there)
 ;;   fr_limit      how many utterances to take (0: all)
+;;   fr_here       this script's folder
 ;;
 ;; For each utterance: the recorded phone labels (lab/ID.lab, festival end times) are the phone tier.
 ;; Festival's own Russian front end (voice msu_ru_nsh_clunits) turns the text into phones, each with
@@ -14,10 +15,7 @@
 
 (voice_msu_ru_nsh_clunits)
 
-(define (fr_path . parts)
-  (let ((s ""))
-    (mapcar (lambda (p) (set! s (string-append s p))) parts)
-    s))
+(load (string-append fr_here "/../festival_corpus/textgrid.scm"))
 
 ;; Non-silent phone names of a list of Segment items.
 (define (fr_speech_names items)
@@ -33,34 +31,9 @@
    ((string-equal (car a) (car b)) (fr_same_list (cdr a) (cdr b)))
    (t nil)))
 
-;; Praat short-text TextGrid quoting: a double quote is written twice.
-(define (fr_quote s)
-  (let ((out "\"") (i 0) (n (length s)))
-    (while (< i n)
-      (let ((c (substring s i 1)))
-        (set! out (string-append out (if (string-equal c "\"") "\"\"" c))))
-      (set! i (+ i 1)))
-    (string-append out "\"")))
-
-;; Writes one interval tier: intervals is a list of (start end label), contiguous from 0 to dur.
-(define (fr_write_tier fd name intervals dur)
-  (format fd "\"IntervalTier\"\n%s\n0\n%f\n%d\n" (fr_quote name) dur (length intervals))
-  (mapcar (lambda (iv) (format fd "%f\n%f\n%s\n" (car iv) (cadr iv) (fr_quote (car (cddr iv))))) intervals))
-
-;; Fills the gaps of a sorted interval list (start end label) with empty intervals up to dur.
-(define (fr_fill intervals dur)
-  (let ((out nil) (t0 0.0))
-    (mapcar (lambda (iv)
-              (if (> (car iv) t0) (set! out (cons (list t0 (car iv) "") out)))
-              (set! out (cons iv out))
-              (set! t0 (cadr iv)))
-            intervals)
-    (if (< t0 dur) (set! out (cons (list t0 dur "") out)))
-    (reverse out)))
-
 (define (fr_one id text fd_meta)
-  (let ((info (wave.info (wave.load (fr_path fr_voice_dir "/wav/" id ".wav"))))
-        (lab (fr_path fr_voice_dir "/lab/" id ".lab"))
+  (let ((info (wave.info (wave.load (tg_path fr_voice_dir "/wav/" id ".wav"))))
+        (lab (tg_path fr_voice_dir "/lab/" id ".lab"))
         (rec (Utterance Text ""))
         (syn (eval (list (quote Utterance) (quote Text) text)))
         (dur 0))
@@ -106,18 +79,10 @@
                  (set! start end)))
              rec_items)
             (if (>= cur_index 0) (set! words (cons (list cur_start cur_end cur_name) words)))
-            (let ((fd (fopen (fr_path fr_out "/textgrids/" id ".TextGrid.tmp") "w"))
-                  (pt (fr_fill (reverse phones) dur))
-                  (wt (fr_fill (reverse words) dur)))
-              (format fd "File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\n0\n%f\n<exists>\n2\n" dur)
-              (fr_write_tier fd "words" wt dur)
-              (fr_write_tier fd "phones" pt dur)
-              (fclose fd)
-              ;; Renamed when complete, so that a stopped run never leaves a partial TextGrid.
-              (system (fr_path "mv '" fr_out "/textgrids/" id ".TextGrid.tmp' '" fr_out "/textgrids/" id ".TextGrid'"))))))))
+            (tg_write (tg_path fr_out "/textgrids/" id ".TextGrid") (reverse words) (reverse phones) dur))))))
 
-(let ((entries (load (fr_path fr_voice_dir "/etc/txt.done.data") t))
-      (fd_meta (fopen (fr_path fr_out "/metadata.csv.tmp") "w"))
+(let ((entries (load (tg_path fr_voice_dir "/etc/txt.done.data") t))
+      (fd_meta (fopen (tg_path fr_out "/metadata.csv.tmp") "w"))
       (n 0))
   (mapcar (lambda (e)
             (if (or (equal? fr_limit 0) (< n fr_limit))
@@ -126,4 +91,4 @@
                   (set! n (+ n 1)))))
           entries)
   (fclose fd_meta)
-  (system (fr_path "mv '" fr_out "/metadata.csv.tmp' '" fr_out "/metadata.csv'")))
+  (system (tg_path "mv '" fr_out "/metadata.csv.tmp' '" fr_out "/metadata.csv'")))
