@@ -26,6 +26,13 @@ TEST(ConfigTest, PresetsLoadAndValidate) {
   absl::StatusOr<TrainConfig> proto = LoadTrainConfig("train/configs/prototype_rl.pbtxt");
   ASSERT_TRUE(proto.ok());
   EXPECT_EQ(proto->model().preset(), ModelConfig::PROTOTYPE);
+  // Issue 27: the teacher-free presets standardize the aligner's mel; without it neither method
+  // learned on recorded speech (docs/RESULTS.md, round 9).
+  for (const char* name : {"light_rl", "light_mas"}) {
+    absl::StatusOr<TrainConfig> c = LoadTrainConfig(std::string("train/configs/") + name + ".pbtxt");
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(c->model().aligner_normalize_mel()) << name;
+  }
 }
 
 TEST(ConfigTest, ParseErrorsNameSourceLineAndColumn) {
