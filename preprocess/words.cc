@@ -53,9 +53,16 @@ std::vector<TextToken> Tokenize(absl::string_view text) {
 std::string WordKey(absl::string_view word) {
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(word.data(), static_cast<int32_t>(word.size())));
   u.foldCase();
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
-  if (U_SUCCESS(status)) {
+  // ICU's NFKC instance, fetched once under a C++ static's guard, so that the threads that share it
+  // are ordered after its creation in a way ThreadSanitizer sees (ICU's own once-initialization is
+  // inside the uninstrumented library).
+  static const icu::Normalizer2* const nfkc = [] {
+    UErrorCode s = U_ZERO_ERROR;
+    const icu::Normalizer2* n = icu::Normalizer2::getNFKCInstance(s);
+    return U_SUCCESS(s) ? n : nullptr;
+  }();
+  if (nfkc != nullptr) {
+    UErrorCode status = U_ZERO_ERROR;
     icu::UnicodeString normalized = nfkc->normalize(u, status);
     if (U_SUCCESS(status)) u = normalized;
   }
