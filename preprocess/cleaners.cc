@@ -28,6 +28,10 @@ constexpr std::pair<const char*, const char*> kAbbreviations[] = {
     {"sgt", "sergeant"}, {"capt", "captain"}, {"esq", "esquire"}, {"ltd", "limited"},
     {"col", "colonel"}, {"ft", "fort"},     {"vs", "versus"},     {"etc", "et cetera"},
     {"no", "number"},
+    // Months, abbreviated with a period ("Jan. 5"). "may" and "june" need none; "mar." is the month.
+    {"jan", "january"}, {"feb", "february"}, {"mar", "march"}, {"apr", "april"}, {"jun", "june"},
+    {"jul", "july"}, {"aug", "august"}, {"sep", "september"}, {"sept", "september"},
+    {"oct", "october"}, {"nov", "november"}, {"dec", "december"},
 };
 
 // Characters the English table keeps besides a-z (see symbols.h).

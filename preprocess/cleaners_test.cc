@@ -20,6 +20,8 @@ TEST(CleanersTest, EnglishSpellsOutNumbersMoneyAndAbbreviations) {
             "doctor jones owns one thousand two hundred thirty four sheep and two goats.");
   EXPECT_EQ(CleanEnglish("It cost \xC2\xA3" "5, about 3.14 times more."), "it cost five pounds, about three point one four times more.");
   EXPECT_EQ(CleanEnglish("$1"), "one dollar");
+  // Month abbreviations (issue 23): "Jan." used to stay "jan".
+  EXPECT_EQ(CleanEnglish("On Jan. 5th and Sept. 3rd, not in jan"), "on january fifth and september third, not in jan");
 }
 
 TEST(CleanersTest, EnglishTransliteratesToAsciiAndCollapsesWhitespace) {
