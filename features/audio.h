@@ -12,7 +12,7 @@
 
 namespace lightspeech::features {
 
-// The sample rate every feature in the project is computed at (DESIGN.md section 3).
+// The sample rate every feature in the project is computed at (docs/DESIGN.md section 3).
 inline constexpr int kDefaultSampleRate = 22050;
 // Sample rates accepted from files and by Resample (outside: an InvalidArgument error).
 inline constexpr int kMinSampleRate = 1000;

@@ -12,7 +12,7 @@
 
 namespace lightspeech::features {
 
-// Log-mel settings. The defaults are the DESIGN.md section 3 contract (TacotronSTFT numerics).
+// Log-mel settings. The defaults are the docs/DESIGN.md section 3 contract (TacotronSTFT numerics).
 struct LogMelOptions {
   int sample_rate = 22050;
   int n_fft = 1024;

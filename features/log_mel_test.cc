@@ -16,7 +16,7 @@ namespace lightspeech::features {
 namespace {
 
 // Golden log-mels: features/testdata_gen/make_golden.py (torchaudio 0.13.1 MelSpectrogram in
-// float64 with the DESIGN.md section 3 settings, ln(clamp(mel, 1e-5))) on the int16 wavs beside them.
+// float64 with the docs/DESIGN.md section 3 settings, ln(clamp(mel, 1e-5))) on the int16 wavs beside them.
 // Where the reference mel magnitude is >= kTightMelLevel the float32 FFTW path must agree to
 // kTightTolerance in log units; near the log floor, float32 rounding dominates, so kLooseTolerance.
 // Measured (Debian 12, x86-64, FFTW 3.3.10, FFTW_ESTIMATE plans): max |diff| where mel >= 1e-4 is

@@ -12,7 +12,7 @@
 namespace lightspeech::features {
 
 enum class WindowType {
-  kPeriodicHann,     // 0.5 - 0.5 cos(2 pi n / N), torch.hann_window(N) (the DESIGN.md contract).
+  kPeriodicHann,     // 0.5 - 0.5 cos(2 pi n / N), torch.hann_window(N) (the docs/DESIGN.md contract).
   kPeriodicHamming,  // 0.54 - 0.46 cos(2 pi n / N), torch.hamming_window(N).
 };
 

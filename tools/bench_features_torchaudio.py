@@ -2,7 +2,7 @@
 """torchaudio peer for //tools:bench_features (Debian python3-torchaudio, one thread).
 
 Usage: bench_features_torchaudio.py WAV RUNS GL_WAV GL_ITERS
-Times, with the DESIGN.md section 3 settings in float32:
+Times, with the docs/DESIGN.md section 3 settings in float32:
   log-mel: MelSpectrogram(...) then log(clamp(., 1e-5)) on WAV (int16 / 32768);
   Griffin-Lim: transforms.GriffinLim(n_iter=GL_ITERS, momentum=0.99, power=1) on the linear
   magnitude of GL_WAV's log-mel, inverted through pinv(filterbank) clamped at 0 (not timed).

@@ -7,7 +7,7 @@ Does the work //preprocess does, on the same LJSpeech-layout corpus, in PROCESSE
 processes of one torch thread each (utterance k goes to process k % PROCESSES):
   - reads metadata.csv; per line: torchaudio.load (sox_io) of wavs/ID.wav, mono, resample to 22050 Hz
     (transforms.Resample built once per process: Hann-windowed sinc, width 6, rolloff 0.99);
-  - log-mel with DESIGN.md section 3 settings (MelSpectrogram n_fft 1024, hop 256, win 1024, periodic
+  - log-mel with docs/DESIGN.md section 3 settings (MelSpectrogram n_fft 1024, hop 256, win 1024, periodic
     Hann, centered, reflect padding, power 1, 80 Slaney mels 0-8000 Hz, Slaney norm), ln(max(., 1e-5)),
     float32;
   - text: lowercase, a few abbreviations, digits spelled out, characters outside the English table

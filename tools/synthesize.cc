@@ -22,7 +22,7 @@ ABSL_FLAG(std::string, data, "",
           "For checkpoints that do not record their feature settings (written before they did): the "
           "//preprocess folder (or manifest) whose settings (sample rate, hop, FFT, mel band) Griffin-Lim uses. "
           "Default: the checkpoint's own settings; for older checkpoints the training data's when its manifest "
-          "is still there, else the DESIGN.md defaults.");
+          "is still there, else the docs/DESIGN.md defaults.");
 ABSL_FLAG(double, speed, 1.0, "Speaking rate: durations are divided by it (2 speaks twice as fast).");
 ABSL_FLAG(int, batch_size, 16, "Utterances decoded together.");
 ABSL_FLAG(int, threads, 1, "LibTorch intra-op threads.");

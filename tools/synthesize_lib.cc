@@ -82,7 +82,7 @@ absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string
   }
   features::LogMelOptions o;
   o.n_mels = n_mels;
-  *source = absl::StrCat("feature settings: the DESIGN.md defaults (", o.sample_rate, " Hz, n_fft ", o.n_fft, ", hop ",
+  *source = absl::StrCat("feature settings: the docs/DESIGN.md defaults (", o.sample_rate, " Hz, n_fft ", o.n_fft, ", hop ",
                          o.hop_length, ", ", o.f_min, "-", o.f_max,
                          " Hz); the checkpoint does not record them, pass --data=CORPUS for the training corpus's");
   return o;

@@ -34,7 +34,7 @@ struct SynthesizeOptions {
 // The feature settings Griffin-Lim needs (sample rate, FFT, hop, mel band edges): the checkpoint's
 // own (`checkpoint_features`; null for a checkpoint written before checkpoints recorded them) first;
 // for such an old checkpoint, the manifest at `data` when given, else the checkpoint's training data's
-// (config.data.data_dir) when its manifest is still there, else the DESIGN.md defaults with n_mels
+// (config.data.data_dir) when its manifest is still there, else the docs/DESIGN.md defaults with n_mels
 // bins. `*source` says which (and, when `data` is given with a checkpoint that has its own, whether
 // the manifest's differ; the checkpoint's are used). Fails (InvalidArgument) when the chosen
 // settings' n_mels differs from the checkpoint's, naming both, or with ReadManifest's error for an

@@ -46,7 +46,7 @@ TEST(ResolveFeatureSettingsTest, DefaultsManifestAndMismatch) {
   EXPECT_EQ(d->sample_rate, 22050);
   EXPECT_EQ(d->hop_length, 256);
   EXPECT_EQ(source,
-            "feature settings: the DESIGN.md defaults (22050 Hz, n_fft 1024, hop 256, 0-8000 Hz); the checkpoint "
+            "feature settings: the docs/DESIGN.md defaults (22050 Hz, n_fft 1024, hop 256, 0-8000 Hz); the checkpoint "
             "does not record them, pass --data=CORPUS for the training corpus's");
 
   const std::string dir = Dir("corpus");
@@ -138,7 +138,7 @@ TEST(RunSynthesizeTest, TextToWavPngAndNpy) {
   EXPECT_TRUE(absl::StrContains(*npy, "'shape': (6, 60), }")) << npy->substr(0, 128);
   EXPECT_TRUE(absl::StrContains(out.str(), "12 symbols, 60 frames, 0.70 s of audio")) << out.str();
   EXPECT_TRUE(absl::StrContains(out.str(), "real-time factor")) << out.str();
-  EXPECT_TRUE(absl::StrContains(err.str(), "feature settings: the DESIGN.md defaults")) << err.str();
+  EXPECT_TRUE(absl::StrContains(err.str(), "feature settings: the docs/DESIGN.md defaults")) << err.str();
 }
 
 // A checkpoint that records its data's feature settings: Griffin-Lim uses its rate and hop.

@@ -12,7 +12,7 @@
 namespace lightspeech::train {
 
 // `settings` with `n_mels` bins (the model's) as LogMelOptions; unset (zero) fields keep the
-// DESIGN.md defaults. Fails (InvalidArgument) when settings.n_mels is set and differs from
+// docs/DESIGN.md defaults. Fails (InvalidArgument) when settings.n_mels is set and differs from
 // `n_mels` ("the feature settings have 40 mel bins, the model 80") or with LogMelOptions::Validate's
 // message for settings no extractor can use.
 absl::StatusOr<features::LogMelOptions> LogMelOptionsFromSettings(const records::FeatureSettings& settings,

@@ -93,7 +93,7 @@ class Trainer {
 
   // The corpus's preprocessing feature settings (its manifest's `features`): written into every
   // checkpoint and used by the validation audio's Griffin-Lim. Without them the audio uses the
-  // DESIGN.md defaults with n_mels bins and checkpoints carry none (unless restored from one that
+  // docs/DESIGN.md defaults with n_mels bins and checkpoints carry none (unless restored from one that
   // does). Fails (InvalidArgument) when their n_mels differs from the trainer's or no log-mel
   // extractor can use them.
   absl::Status SetFeatureSettings(const records::FeatureSettings& settings);

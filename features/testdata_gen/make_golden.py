@@ -8,7 +8,7 @@ Python is used only here, to make goldens; no test runs it.
 Writes, for NAME in chirp, noise, speech:
   NAME.wav          16-bit mono PCM at 22050 Hz (the input; the tests read it with libsndfile)
   NAME.logmel.f32   raw little-endian float32, frame-major [frames][80]: torchaudio log-mel of
-                    int16 / 32768 computed in float64 with the DESIGN.md section 3 settings.
+                    int16 / 32768 computed in float64 with the docs/DESIGN.md section 3 settings.
 """
 import os
 import subprocess
