@@ -26,15 +26,17 @@ absl::StatusOr<TrimRange> FindSilenceTrim(const std::vector<float>& samples, dou
     if (j < 0) j += period;
     return samples[j < n ? j : period - j];
   };
+  // Prefix sums of squares over the padded clip: each frame's energy is one difference, not a sum
+  // over its window (frames overlap window / hop times).
+  std::vector<double> prefix(static_cast<size_t>(frames - 1) * hop + window + 1, 0.0);
+  for (size_t i = 1; i < prefix.size(); ++i) {
+    const double v = at(static_cast<int64_t>(i) - 1 - half);
+    prefix[i] = prefix[i - 1] + v * v;
+  }
   std::vector<double> energy(frames, 0.0);
   double loudest = 0;
   for (int64_t k = 0; k < frames; ++k) {
-    double sum = 0;
-    for (int64_t i = k * hop - half; i < k * hop - half + window; ++i) {
-      const double v = at(i);
-      sum += v * v;
-    }
-    energy[k] = sum / window;
+    energy[k] = (prefix[k * hop + window] - prefix[k * hop]) / window;
     loudest = std::max(loudest, energy[k]);
   }
   TrimRange range{0, n};

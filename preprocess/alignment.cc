@@ -504,6 +504,10 @@ absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized
   // The label that began `partial`: a mismatch inside a joined word is reported there.
   int partial_n = 0, partial_line = 0;
   std::string partial_word;
+  auto mismatch = [&](int n, absl::string_view word, int line) {
+    return Error(alignment.source, line,
+                 absl::StrFormat("word %d is '%s' but the text has '%s'", n, word, expected[e]));
+  };
   for (const Interval& iv : alignment.words) {
     // A label may hold several words ("there be": spoken as one unit, one interval), and several
     // labels may make one text word ("GPL" as "g" "p" "l"; "servant's" as "servant" "s").
@@ -526,19 +530,12 @@ absl::Status CheckWords(const Alignment& alignment, absl::string_view normalized
           partial_word = std::string(word);
         }
         partial = joined;
-      } else if (!partial.empty()) {
-        return Error(alignment.source, partial_line,
-                     absl::StrFormat("word %d is '%s' but the text has '%s'", partial_n, partial_word, expected[e]));
       } else {
-        return Error(alignment.source, iv.line,
-                     absl::StrFormat("word %d is '%s' but the text has '%s'", n, word, expected[e]));
+        return partial.empty() ? mismatch(n, word, iv.line) : mismatch(partial_n, partial_word, partial_line);
       }
     }
   }
-  if (!partial.empty()) {
-    return Error(alignment.source, partial_line,
-                 absl::StrFormat("word %d is '%s' but the text has '%s'", partial_n, partial_word, expected[e]));
-  }
+  if (!partial.empty()) return mismatch(partial_n, partial_word, partial_line);
   if (e != expected.size() || extra) {
     return Error(alignment.source, 0, absl::StrFormat("%d words but the text has %d", n, expected.size()));
   }

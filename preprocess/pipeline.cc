@@ -110,14 +110,6 @@ class Log {
   bool progress_shown_ = false;
 };
 
-std::string FindAudio(const std::string& dataset, const std::string& id) {
-  for (const char* ext : kAudioExtensions) {
-    std::string p = absl::StrCat(dataset, "/wavs/", id, ext);
-    if (records::IsRegularFile(p)) return p;
-  }
-  return "";
-}
-
 std::string FindAlignment(const std::string& dir, const std::string& id) {
   for (const char* ext : kAlignmentExtensions) {
     std::string p = absl::StrCat(dir, "/", id, ext);
@@ -243,6 +235,14 @@ absl::Status PipelineOptions::Validate() const {
   }
   if (auto s = ParseCleanerKind(cleaner); !s.ok()) return s.status();
   return MelOptions(*this).Validate();
+}
+
+std::string FindAudio(const std::string& dataset, const std::string& id) {
+  for (const char* ext : kAudioExtensions) {
+    std::string p = absl::StrCat(dataset, "/wavs/", id, ext);
+    if (records::IsRegularFile(p)) return p;
+  }
+  return "";
 }
 
 absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostream& log_stream) {

@@ -71,6 +71,10 @@ struct PipelineSummary {
 // Re-running resumes: a shard whose file and stats sidecar both exist is not redone.
 absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options, std::ostream& log);
 
+// The recording of utterance `id` in an LJSpeech-style `dataset`: dataset/wavs/ID with the first of
+// .wav, .flac, .ogg, .WAV, .FLAC that is a regular file; empty when there is none.
+std::string FindAudio(const std::string& dataset, const std::string& id);
+
 // Merges the per-shard stats of a folder written by several workers into manifest.pbtxt; fails naming
 // any shard that is missing or incomplete.
 absl::Status MergeManifests(const std::string& out, std::ostream& log);

@@ -15,6 +15,7 @@
 #include "features/mel_image.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
+#include "tools/json_util.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
@@ -89,21 +90,6 @@ double PlainMelL1(const std::vector<float>& a, const std::vector<float>& b) {
   double sum = 0;
   for (size_t i = 0; i < a.size(); ++i) sum += std::fabs(static_cast<double>(a[i]) - b[i]);
   return sum / a.size();
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 std::string JsonNumber(double v) { return std::isfinite(v) ? absl::StrFormat("%.6g", v) : "null"; }

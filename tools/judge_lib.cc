@@ -15,6 +15,8 @@
 #include "records/utterance_io.h"
 #include "train/feature_settings.h"
 #include "train/synthesizer.h"
+#include "preprocess/pipeline.h"
+#include "tools/json_util.h"
 #include "tools/synthesize_lib.h"
 
 namespace lightspeech::tools {
@@ -31,27 +33,11 @@ bool IsEnglish(const records::SymbolTable& symbols) {
   return symbols.cleaner() == "english";
 }
 
-std::string FindRecording(const std::string& dir, const std::string& id) {
-  for (const char* ext : {".wav", ".flac", ".ogg"}) {
-    const std::string p = absl::StrCat(dir, "/wavs/", id, ext);
-    if (records::IsRegularFile(p)) return p;
-  }
-  return "";
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "\"";
+// Adds one utterance's errors to a row.
+void Score(const std::string& text, const std::string& heard, JudgeRow* row) {
+  row->words += WordErrors(text, heard);
+  row->chars += CharErrors(text, heard);
+  ++row->utterances;
 }
 
 std::string RowJson(const JudgeRow& r) {
@@ -101,7 +87,8 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
   report.checkpoint = o.checkpoint;
   report.method = train::TrainConfig::Aligner_Name((*synth)->config().aligner());
   auto hear = [&](const std::vector<float>& audio, int in_rate) -> absl::StatusOr<std::string> {
-    absl::StatusOr<std::vector<float>> at16 = features::Resample(audio, in_rate, kAsrRate);
+    absl::StatusOr<std::vector<float>> at16 =
+        in_rate == kAsrRate ? absl::StatusOr<std::vector<float>>(audio) : features::Resample(audio, in_rate, kAsrRate);
     if (!at16.ok()) return at16.status();
     const auto t = Clock::now();
     absl::StatusOr<std::string> words = (*asr)->Recognize(*at16);
@@ -144,28 +131,20 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
       heard = hear(*own, record_rate);
       if (!heard.ok()) return heard.status();
       j.vocoded = *heard;
-      const std::string rec = FindRecording(recordings, u.id());
+      const std::string rec = preprocess::FindAudio(recordings, u.id());
       if (rec.empty()) {
         log << recordings << "/wavs/" << u.id() << ".wav: no recording; left out of the recordings row\n";
       } else {
         absl::StatusOr<features::Audio> audio = features::ReadAudio(rec, kAsrRate);
         if (!audio.ok()) return audio.status();
-        const auto ta = Clock::now();
-        absl::StatusOr<std::string> words = (*asr)->Recognize(audio->samples);
-        report.asr_seconds += Since(ta);
-        if (!words.ok()) return words.status();
-        j.recording = *words;
+        heard = hear(audio->samples, kAsrRate);
+        if (!heard.ok()) return heard.status();
+        j.recording = *heard;
         j.has_recording = true;
-        report.recordings.words += WordErrors(j.text, j.recording);
-        report.recordings.chars += CharErrors(j.text, j.recording);
-        ++report.recordings.utterances;
+        Score(j.text, j.recording, &report.recordings);
       }
-      report.synthesized.words += WordErrors(j.text, j.synthesized);
-      report.synthesized.chars += CharErrors(j.text, j.synthesized);
-      ++report.synthesized.utterances;
-      report.vocoded.words += WordErrors(j.text, j.vocoded);
-      report.vocoded.chars += CharErrors(j.text, j.vocoded);
-      ++report.vocoded.utterances;
+      Score(j.text, j.synthesized, &report.synthesized);
+      Score(j.text, j.vocoded, &report.vocoded);
       report.utterances.push_back(std::move(j));
       ++judged;
       log << "judge: " << judged << " utterances\n";

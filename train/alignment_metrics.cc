@@ -47,33 +47,31 @@ void AddBoundary(int64_t reference, int64_t predicted, double ms_per_frame, Boun
   if (error * ms_per_frame <= 50.0 + 1e-9) stats->within_50ms += 1;
 }
 
+// A symbol that never belongs to a word: padding, a space, the phonemizer's word separator.
+bool IsSeparatorSymbol(const std::string& s) { return s.empty() || s == "<pad>" || s == " " || s == "|"; }
+
+bool IsPunctuationSymbol(const std::string& s) {
+  bool all_punct = true;
+  for (unsigned char c : s) all_punct = all_punct && IsAsciiPunctuation(c);
+  return all_punct;
+}
+
 }  // namespace
 
 std::vector<bool> WordSymbolMask(const std::vector<std::string>& symbol_table, bool phones) {
-  std::vector<bool> mask(symbol_table.size(), true);
+  std::vector<bool> mask(symbol_table.size());
   for (size_t i = 0; i < symbol_table.size(); ++i) {
     const std::string& s = symbol_table[i];
-    if (s.empty() || s == "<pad>" || s == " " || s == "|") {
-      mask[i] = false;
-      continue;
-    }
-    if (phones) continue;
-    bool all_punct = true;
-    for (unsigned char c : s) all_punct = all_punct && IsAsciiPunctuation(c);
-    mask[i] = !all_punct;
+    mask[i] = !IsSeparatorSymbol(s) && (phones || !IsPunctuationSymbol(s));
   }
   return mask;
 }
 
 std::vector<bool> WordJoinerMask(const std::vector<std::string>& symbol_table, bool phones) {
-  std::vector<bool> mask(symbol_table.size(), false);
-  if (phones) return mask;
+  std::vector<bool> mask(symbol_table.size());
   for (size_t i = 0; i < symbol_table.size(); ++i) {
     const std::string& s = symbol_table[i];
-    if (s.empty() || s == "<pad>" || s == " " || s == "|") continue;
-    bool all_punct = true;
-    for (unsigned char c : s) all_punct = all_punct && IsAsciiPunctuation(c);
-    mask[i] = all_punct;
+    mask[i] = !phones && !IsSeparatorSymbol(s) && IsPunctuationSymbol(s);
   }
   return mask;
 }
