@@ -318,6 +318,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
         "separator_frame_penalty needs aligner MAS, or aligner RL with rl.monotonic_frame_policy and rl.reward "
         "ALIGNMENT_SCORE");
   }
+  if (c.separator_penalty_covers_punctuation() && !(c.separator_frame_penalty() > 0)) {
+    return Invalid("separator_penalty_covers_punctuation needs separator_frame_penalty > 0");
+  }
   if (c.optional_word_separators() && c.aligner() != TrainConfig::MAS &&
       !(c.aligner() == TrainConfig::RL && rl.reward() == RlConfig::ALIGNMENT_SCORE)) {
     return Invalid("optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");

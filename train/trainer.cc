@@ -31,6 +31,7 @@
 #include "rl/reinforce.h"
 #include "rl/rewards.h"
 #include "torch/torch.h"
+#include "train/alignment_metrics.h"
 #include "train/batch_tensors.h"
 #include "train/checkpoint.h"
 #include "train/compat.h"
@@ -91,21 +92,25 @@ absl::StatusOr<torch::Tensor> ObservedScore(const model::AcousticModel& model, c
 
 // How word separators are treated (TrainConfig.optional_word_separators, separator_frame_penalty).
 struct Separators {
-  torch::Tensor lookup;   // bool [symbols], true at "|" and " "; undefined when neither option is on
+  torch::Tensor lookup;     // bool [symbols], true at "|" and " "; undefined when neither option is on
+  torch::Tensor penalized;  // bool [symbols], the symbols separator_frame_penalty applies to
   bool optional = false;  // optional_word_separators
   double penalty = 0;     // separator_frame_penalty
 };
 
-// The tokens of batch b that are separators, bool [B, N].
-torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b) {
-  return sep.lookup.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+// The tokens of batch b marked in `lookup` (bool [symbols]), bool [B, N].
+torch::Tensor MarkedTokens(const torch::Tensor& lookup, const Tensors& b) {
+  return lookup.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
 }
+
+// The tokens of batch b that are separators, bool [B, N].
+torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b) { return MarkedTokens(sep.lookup, b); }
 
 // The scores hard alignments follow: the aligner's log-attention [B, T, N], less separator_frame_penalty
 // at every frame on a separator (a prior that separators are short). Not used for the aligner's losses.
 torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
   if (!(sep.penalty > 0)) return log_att;
-  return log_att - sep.penalty * SeparatorTokens(sep, b).to(log_att.scalar_type()).unsqueeze(1);
+  return log_att - sep.penalty * MarkedTokens(sep.penalized, b).to(log_att.scalar_type()).unsqueeze(1);
 }
 
 // MAS over HardScores(log_att), or with optional word separators the search that may give them no
@@ -308,6 +313,13 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
           "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
     }
     s->separators.lookup = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
+    s->separators.penalized = s->separators.lookup;
+    if (config.separator_penalty_covers_punctuation() && symbols.phonemizer().empty()) {
+      const std::vector<bool> words = WordSymbolMask({symbols.symbols().begin(), symbols.symbols().end()});
+      std::vector<uint8_t> penalized(symbols.symbols_size(), 0);
+      for (int i = 0; i < symbols.symbols_size(); ++i) penalized[i] = !words[i];
+      s->separators.penalized = torch::tensor(penalized, torch::kUInt8).to(torch::kBool);
+    }
     s->separators.optional = config.optional_word_separators();
     s->separators.penalty = config.separator_frame_penalty();
   }

@@ -318,6 +318,58 @@ TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
   EXPECT_TRUE(std::isfinite(sink.scalars["train/reward"][2]));
 }
 
+// The most MAS frames any token with an id in [first, last] gets on the batch, and how many such
+// tokens it holds, for a fresh (untrained) MAS trainer with config `c` and symbol table `symbols`.
+std::pair<int64_t, int64_t> MostMasFramesOn(const TrainConfig& c, const records::SymbolTable& symbols, int first, int last) {
+  const std::vector<HostBatch> batches = SyntheticBatches(1, 3);
+  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, symbols, kMels, kMaxDuration, "cpu", nullptr, "");
+  EXPECT_TRUE(t.ok()) << t.status();
+  if (!t.ok()) return {-1, -1};
+  absl::StatusOr<std::vector<EvalDurations>> d = (*t)->EvaluationDurations(batches[0]);
+  EXPECT_TRUE(d.ok()) << d.status();
+  if (!d.ok()) return {-1, -1};
+  int64_t most = 0, count = 0;
+  for (size_t i = 0; i < d->size(); ++i) {
+    for (int64_t n = 0; n < (*d)[i].tokens; ++n) {
+      const int64_t id = batches[0].tokens[i * batches[0].max_tokens + n];
+      if (id < first || id > last) continue;
+      most = std::max(most, (*d)[i].training[n]);
+      ++count;
+    }
+  }
+  return {most, count};
+}
+
+// separator_penalty_covers_punctuation: with character input the penalty also holds punctuation
+// symbols to their one forced frame; without the option, or with a phonemizer's table (where such
+// symbols are phones), it does not.
+TEST(TrainerTest, SeparatorPenaltyCoversPunctuationOfCharacterInput) {
+  records::SymbolTable symbols = SyntheticSymbols();
+  for (int i = 1; i <= 4; ++i) symbols.set_symbols(i, "|");
+  const char* const kPunctuation[] = {",", ".", "-", "+"};
+  for (int i = 5; i <= 8; ++i) symbols.set_symbols(i, kPunctuation[i - 5]);
+  std::map<std::string, std::pair<int64_t, int64_t>> punctuation_frames;
+  for (const std::string variant : {"off", "on", "phones"}) {
+    TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_punctuation_", variant)));
+    c.set_separator_frame_penalty(50.0);
+    c.set_optional_word_separators(false);
+    c.set_separator_penalty_covers_punctuation(variant != "off");
+    records::SymbolTable table = symbols;
+    if (variant == "phones") table.set_phonemizer("espeak:en-us");
+    punctuation_frames[variant] = MostMasFramesOn(c, table, 5, 8);
+    EXPECT_EQ(MostMasFramesOn(c, table, 1, 4).first, 1) << variant;  // separators: always penalized
+  }
+  ASSERT_GT(punctuation_frames["off"].second, 0);  // the synthetic utterances hold punctuation
+  EXPECT_GT(punctuation_frames["off"].first, 1);
+  EXPECT_EQ(punctuation_frames["on"].first, 1);
+  EXPECT_EQ(punctuation_frames["phones"], punctuation_frames["off"]);
+
+  TrainConfig bad = TinyConfig(TrainConfig::MAS, FreshDir("penalty_punctuation_bad"));
+  bad.set_separator_penalty_covers_punctuation(true);
+  EXPECT_EQ(Trainer::Create(bad, symbols, kMels, kMaxDuration, "cpu", nullptr, "").status().message(),
+            "TrainConfig: separator_penalty_covers_punctuation needs separator_frame_penalty > 0");
+}
+
 TEST(TrainerTest, RlResumesExactly) {
   TrainConfig c = TinyConfig(TrainConfig::RL, "");
   c.mutable_model()->set_use_predictor(true);
