@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "preprocess/number_words.h"
 
@@ -171,6 +172,71 @@ std::string ExpandEnglish(absl::string_view s) {
     ++i;
   }
   return out;
+}
+
+namespace {
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+// "ninety" -> "nineties", "hundred" -> "hundreds": the plural of a number's last word.
+std::string PluralOfLastWord(std::string words) {
+  if (!words.empty() && words.back() == 'y') {
+    words.pop_back();
+    return words + "ies";
+  }
+  return words + "s";
+}
+
+}  // namespace
+
+std::string SpokenEnglishToken(absl::string_view token, absl::string_view next) {
+  // Split off the punctuation around the core: leading "(\"'" and trailing ",;:!?)\"'" (a period
+  // stays on the core, where it marks an abbreviation or ends a currency amount).
+  size_t b = 0, e = token.size();
+  while (b < e && (token[b] == '(' || token[b] == '"' || token[b] == '\'')) ++b;
+  while (e > b && (token[e - 1] == ',' || token[e - 1] == ';' || token[e - 1] == ':' || token[e - 1] == '!' ||
+                   token[e - 1] == '?' || token[e - 1] == ')' || token[e - 1] == '"' || token[e - 1] == '\'')) {
+    --e;
+  }
+  const absl::string_view before = token.substr(0, b), after = token.substr(e);
+  absl::string_view core = token.substr(b, e - b);
+  if (core.empty()) return "";
+  std::string spoken;
+  std::string trailing_period;
+  // Currency: ExpandEnglish reads "$" and the Latin-1 pound byte; "£" comes as UTF-8.
+  const bool dollar = core[0] == '$';
+  const bool pound = absl::StartsWith(core, "\xC2\xA3");
+  const size_t sign = dollar ? 1 : (pound ? 2 : 0);
+  if (sign > 0 && core.size() > sign && IsAsciiDigit(core[sign])) {
+    absl::string_view amount = core.substr(sign);
+    if (absl::EndsWith(amount, ".")) {
+      amount.remove_suffix(1);
+      trailing_period = ".";
+    }
+    for (char c : amount) {
+      if (!IsAsciiDigit(c) && c != '.' && c != ',') return "";  // "$5m", "$5-$10": left as they are
+    }
+    spoken = ExpandEnglish(absl::StrCat(dollar ? "$" : "\xA3", amount));
+  } else if (core.size() == 5 && core[4] == 's' && IsAsciiDigit(core[0]) && core[0] != '0' && IsAsciiDigit(core[1]) &&
+             IsAsciiDigit(core[2]) && core[3] == '0') {
+    // A decade: "1990s", "1800s".
+    spoken = PluralOfLastWord(YearWords(std::strtoull(std::string(core.substr(0, 4)).c_str(), nullptr, 10)));
+  } else if (core.size() >= 3 && core.back() == '.') {
+    const absl::string_view word = core.substr(0, core.size() - 1);
+    for (char c : word) {
+      if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return "";
+    }
+    const std::string lower = absl::AsciiStrToLower(word);
+    if (lower == "no" && (next.empty() || !IsAsciiDigit(next[0]))) return "";  // "I said no."
+    for (const auto& [abbr, full] : kAbbreviations) {
+      if (lower != abbr) continue;
+      spoken = full;
+      if (absl::ascii_isupper(static_cast<unsigned char>(word[0]))) spoken[0] = absl::ascii_toupper(spoken[0]);
+      break;
+    }
+  }
+  if (spoken.empty()) return "";
+  return absl::StrCat(before, spoken, trailing_period, after);
 }
 
 struct TextCleaner::Icu {

@@ -52,6 +52,16 @@ class TextCleaner {
 // numbers, ordinals, years.
 std::string ExpandEnglish(absl::string_view ascii_lower);
 
+// What an English voice of espeak-ng should read for one whitespace-separated token of text as
+// written (case and punctuation kept), or "" when espeak-ng reads the token right as it is. Covers
+// what espeak-ng reads wrongly: currency ("$5.50" -> "five dollars, fifty cents", "£3" -> "three
+// pounds"; espeak-ng says "dollar five"), abbreviations of the english cleaner with their period
+// ("Jan." -> "January", "Capt." -> "Captain"; espeak-ng ends a sentence at the period), keeping an
+// initial capital, "No." only before a number, and decades ("1990s" -> "nineteen nineties").
+// Punctuation around the token is kept ("($5)," -> "(five dollars),"). `next` is the following token
+// ("" at the end). Ordinals, plain numbers and percentages espeak-ng reads right itself.
+std::string SpokenEnglishToken(absl::string_view token, absl::string_view next);
+
 }  // namespace lightspeech::preprocess
 
 #endif  // LIGHTSPEECH_PREPROCESS_CLEANERS_H_

@@ -50,3 +50,28 @@ TEST(CleanersTest, ParseCleanerKind) {
 
 }  // namespace
 }  // namespace lightspeech::preprocess
+
+namespace lightspeech::preprocess {
+namespace {
+
+TEST(SpokenEnglishToken, SpellsOutWhatEspeakReadsWrongKeepingCaseAndPunctuation) {
+  EXPECT_EQ(SpokenEnglishToken("$5", ""), "five dollars");
+  EXPECT_EQ(SpokenEnglishToken("($5.50),", "and"), "(five dollars, fifty cents),");
+  EXPECT_EQ(SpokenEnglishToken("$1.", ""), "one dollar.");
+  EXPECT_EQ(SpokenEnglishToken("\xC2\xA3" "3", ""), "three pounds");
+  EXPECT_EQ(SpokenEnglishToken("Jan.", "5"), "January");
+  EXPECT_EQ(SpokenEnglishToken("capt.", "Cook"), "captain");
+  EXPECT_EQ(SpokenEnglishToken("No.", "5"), "Number");
+  EXPECT_EQ(SpokenEnglishToken("1990s", ""), "nineteen nineties");
+  EXPECT_EQ(SpokenEnglishToken("1800s,", ""), "eighteen hundreds,");
+}
+
+TEST(SpokenEnglishToken, LeavesWhatEspeakReadsRight) {
+  for (const char* token : {"no.", "1st", "42", "10%", "hello,", "U.S.", "$", "$5m", "Sam.", "1995", "-", ""}) {
+    EXPECT_EQ(SpokenEnglishToken(token, "word"), "") << token;
+  }
+  EXPECT_EQ(SpokenEnglishToken("No.", "more"), "");  // "No." ends a sentence unless a number follows
+}
+
+}  // namespace
+}  // namespace lightspeech::preprocess

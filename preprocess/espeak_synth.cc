@@ -7,11 +7,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "espeak-ng/speak_lib.h"
+#include "preprocess/cleaners.h"
 #include "preprocess/words.h"
 
 namespace lightspeech::preprocess {
@@ -76,8 +79,10 @@ absl::Status EnsureInitialized() ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_mutex) {
 
 bool IsEspeakPause(absl::string_view symbol) { return !symbol.empty() && symbol[0] == '_'; }
 
-absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
-                                                 const EspeakOptions& options) {
+namespace {
+
+// EspeakSynthesize without the English pre-pass: espeak-ng reads `text` as it is.
+absl::StatusOr<EspeakUtterance> SynthesizeAsWritten(absl::string_view text, const EspeakOptions& options) {
   if (options.rate_wpm < espeakRATE_MINIMUM || options.rate_wpm > espeakRATE_MAXIMUM) {
     return absl::InvalidArgumentError(absl::StrFormat("espeak-ng: rate %d wpm is outside %d..%d",
                                                       options.rate_wpm, espeakRATE_MINIMUM,
@@ -229,6 +234,67 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text,
     out.phones.insert(out.phones.begin(), EspeakPhone{"_", 0, out.phones.front().start_sample, -1});
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text, const EspeakOptions& options) {
+  if (!absl::StartsWith(options.voice, "en")) return SynthesizeAsWritten(text, options);
+  // English voices read the text with preprocess::SpokenEnglishToken applied to every token; the
+  // words of the result are then mapped back onto the text's own words.
+  const std::vector<TextToken> tokens = Tokenize(text);
+  std::string spoken;
+  std::vector<int> source;              // per word token of `spoken`: the index of the text's word it came from
+  std::vector<std::string> labels;      // the text's word labels
+  bool changed = false;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!tokens[i].label.empty()) labels.push_back(tokens[i].label);
+    std::string s = SpokenEnglishToken(tokens[i].text, i + 1 < tokens.size() ? tokens[i + 1].text : "");
+    if (s.empty()) {
+      s = tokens[i].text;
+    } else {
+      changed = true;
+    }
+    for (const TextToken& t : Tokenize(s)) {
+      if (!t.label.empty()) source.push_back(std::max<int>(0, static_cast<int>(labels.size()) - 1));
+    }
+    absl::StrAppend(&spoken, spoken.empty() ? "" : " ", s);
+  }
+  if (!changed) return SynthesizeAsWritten(text, options);
+  absl::StatusOr<EspeakUtterance> u = SynthesizeAsWritten(spoken, options);
+  if (!u.ok()) return u.status();
+  // Each word of `u` covers consecutive word tokens of `spoken` (its label joins their labels);
+  // words that share a text word become one, labelled with the text's words.
+  std::vector<EspeakWord> words;
+  std::vector<int> new_index(u->words.size());
+  std::vector<int> last_source;  // per new word: the last text word it covers
+  size_t next_token = 0;
+  for (size_t w = 0; w < u->words.size(); ++w) {
+    const size_t n = std::vector<absl::string_view>(absl::StrSplit(u->words[w].label, ' ', absl::SkipEmpty())).size();
+    if (n == 0 || next_token + n > source.size()) {
+      return absl::InternalError(absl::StrCat("espeak-ng: cannot map the words of '", spoken, "' onto '", text, "'"));
+    }
+    const int first = source[next_token], last = source[next_token + n - 1];
+    next_token += n;
+    if (!words.empty() && first <= last_source.back()) {
+      for (int k = last_source.back() + 1; k <= last; ++k) absl::StrAppend(&words.back().label, " ", labels[k]);
+      last_source.back() = std::max(last_source.back(), last);
+      words.back().end_sample = u->words[w].end_sample;
+    } else {
+      std::vector<std::string> parts(labels.begin() + first, labels.begin() + last + 1);
+      words.push_back({absl::StrJoin(parts, " "), u->words[w].start_sample, u->words[w].end_sample});
+      last_source.push_back(last);
+    }
+    new_index[w] = static_cast<int>(words.size()) - 1;
+  }
+  if (next_token != source.size()) {
+    return absl::InternalError(absl::StrCat("espeak-ng: cannot map the words of '", spoken, "' onto '", text, "'"));
+  }
+  for (EspeakPhone& p : u->phones) {
+    if (p.word >= 0) p.word = new_index[p.word];
+  }
+  u->words = std::move(words);
+  return u;
 }
 
 }  // namespace lightspeech::preprocess

@@ -71,7 +71,10 @@ struct EspeakUtterance {
 // True for eSpeak pause mnemonics ("_", "_:", "_!", ...).
 bool IsEspeakPause(absl::string_view symbol);
 
-// Synthesizes `text` (UTF-8, plain text, no SSML). Fails with InvalidArgument for an unknown voice
+// Synthesizes `text` (UTF-8, plain text, no SSML). With an English voice ("en*"), espeak-ng reads
+// every token as preprocess::SpokenEnglishToken spells it out ("$5" as "five dollars", "Jan." as
+// "January"); the phones of such a token belong to the token's own word, so `words` are still the
+// text's words. Fails with InvalidArgument for an unknown voice
 // or a rate outside 80..450, for text with no words, and when the phone events cannot be mapped
 // onto the text's words (a non-pause phone outside every word, words out of order): such text is
 // not usable as ground truth. Fails with Internal when espeak-ng cannot be initialized or

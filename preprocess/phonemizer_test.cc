@@ -61,6 +61,29 @@ TEST(PhonemizerTest, KeepsWordBoundaries) {
   EXPECT_THAT(*s, ElementsAre("l", "E", "t", "|", "D", "e@", "b", "i:", "|", "l", "aI", "t"));
 }
 
+// English voices spell out currency and abbreviations before espeak-ng reads them (issue 23: "$5"
+// was "dollar five", "Jan." ended the sentence); the phones of "$5" stay one word of the text.
+TEST(PhonemizerTest, SpellsOutCurrencyAndAbbreviationsWithinTheTextsWords) {
+  absl::StatusOr<std::unique_ptr<Phonemizer>> p = Phonemizer::Create("espeak:en-us");
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::StatusOr<std::vector<std::vector<std::string>>> written = (*p)->PhonemizeWords("It cost $5 on Jan. 3.");
+  absl::StatusOr<std::vector<std::vector<std::string>>> spelled =
+      (*p)->PhonemizeWords("It cost five dollars on January 3.");
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_TRUE(spelled.ok()) << spelled.status();
+  ASSERT_EQ(written->size(), 6u);  // it, cost, $5, on, Jan., 3
+  ASSERT_EQ(spelled->size(), 7u);
+  std::vector<std::string> five_dollars = (*spelled)[2];
+  five_dollars.insert(five_dollars.end(), (*spelled)[3].begin(), (*spelled)[3].end());
+  EXPECT_EQ((*written)[2], five_dollars);
+  EXPECT_EQ((*written)[4], (*spelled)[5]);  // "Jan." as "January"
+  EXPECT_EQ((*written)[5], (*spelled)[6]);  // and the sentence goes on to "3"
+  // Other voices read the text as written.
+  absl::StatusOr<std::unique_ptr<Phonemizer>> de = Phonemizer::Create("espeak:de");
+  ASSERT_TRUE(de.ok()) << de.status();
+  EXPECT_NE((*de)->PhonemizeWords("Jan. 3").value(), (*de)->PhonemizeWords("January 3").value());
+}
+
 // The corpus's TextGrid phones are exactly the phonemizer's symbols (pauses aside), its phone
 // durations sum to the frame count, and durations per phonemizer symbol can be taken from it.
 TEST(PhonemizerTest, MatchesMakeCorpusTimingsOnTheEmbeddedCorpus) {
