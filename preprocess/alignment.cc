@@ -584,6 +584,43 @@ absl::StatusOr<FrameAlignment> ToFrames(const Alignment& alignment, int64_t n_fr
   return fa;
 }
 
+absl::StatusOr<std::vector<WordPhones>> AlignmentWordPhones(const Alignment& alignment,
+                                                            absl::string_view word_separator) {
+  if (alignment.words.empty()) {
+    return Error(alignment.source, 0, "no words tier: the phones cannot be grouped into words");
+  }
+  std::vector<WordPhones> out;
+  std::vector<int> word_line;
+  size_t w = 0;  // the first word interval that may hold the next phone
+  for (const Interval& p : alignment.phones) {
+    if (p.label.empty()) continue;
+    if (p.label == word_separator || absl::StrContains(p.label, ' ') || absl::StrContains(p.label, '\t')) {
+      return Error(alignment.source, p.line, absl::StrCat("phone label '", p.label, "' cannot be a symbol"));
+    }
+    const double mid = 0.5 * (p.start + p.end);
+    while (w < alignment.words.size() && alignment.words[w].end <= mid) ++w;
+    if (w == alignment.words.size() || alignment.words[w].start > mid || alignment.words[w].label.empty()) {
+      return Error(alignment.source, p.line, absl::StrCat("phone '", p.label, "' lies outside every word"));
+    }
+    if (word_line.empty() || word_line.back() != static_cast<int>(w)) {
+      out.push_back({alignment.words[w].label, {}});
+      word_line.push_back(static_cast<int>(w));
+    }
+    out.back().phones.push_back(p.label);
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < alignment.words.size(); ++i) {
+    if (alignment.words[i].label.empty()) continue;
+    if (k < word_line.size() && word_line[k] == static_cast<int>(i)) {
+      ++k;
+      continue;
+    }
+    return Error(alignment.source, alignment.words[i].line,
+                 absl::StrCat("word '", alignment.words[i].label, "' has no phones"));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<int64_t>> SymbolDurations(const FrameAlignment& frames,
                                                      const std::vector<std::string>& symbols,
                                                      absl::string_view word_separator,

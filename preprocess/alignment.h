@@ -121,6 +121,18 @@ absl::StatusOr<std::vector<int64_t>> SymbolDurations(const FrameAlignment& frame
                                                      absl::string_view word_separator,
                                                      absl::string_view source);
 
+// The words of an alignment with their phones, the input of a model whose symbols are the
+// alignment's own phone labels (//preprocess --phonemizer=alignment): each non-silent word interval
+// in order, with the labels of the non-silent phone intervals whose midpoints lie in it. Errors name
+// the source and line: no words tier (a .lab file), a phone outside every word, a word without
+// phones, a phone label that is the word separator `word_separator` or holds whitespace.
+struct WordPhones {
+  std::string word;                 // the word interval's label
+  std::vector<std::string> phones;  // its phone labels, in order
+};
+absl::StatusOr<std::vector<WordPhones>> AlignmentWordPhones(const Alignment& alignment,
+                                                            absl::string_view word_separator);
+
 // Writes a TextGrid in Praat's long text format (UTF-8) with interval tiers "words" and "phones"
 // covering [0, alignment.duration]; each tier's gaps are filled with empty intervals. Times are
 // printed with 17 significant digits, so they read back bit-exactly.

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -365,6 +366,35 @@ TEST(CheckWordsTest, FoldsCaseDropsMarksAndJoinsSplitLabels) {
   // A joined word that does not complete is reported at the label that began it.
   EXPECT_EQ(Msg(CheckWords(*a, "когда волос gplx")), "r.TextGrid:22: word 3 is 'g' but the text has 'gplx'");
   EXPECT_EQ(Msg(CheckWords(*a, "тогда волос gpl")), "r.TextGrid:13: word 1 is 'Когда' but the text has 'тогда'");
+}
+
+TEST(AlignmentWordPhonesTest, GroupsTheTiersOwnPhonesByWordAndNamesProblems) {
+  absl::StatusOr<Alignment> a = ParseTextGrid(kShort, "short.TextGrid");
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<std::vector<WordPhones>> words = AlignmentWordPhones(*a, "|");
+  ASSERT_TRUE(words.ok()) << words.status();
+  ASSERT_EQ(words->size(), 2u);
+  EXPECT_EQ((*words)[0].word, "let");
+  EXPECT_THAT((*words)[0].phones, ElementsAre("L", "EH1", "T"));
+  EXPECT_EQ((*words)[1].word, "there");
+  EXPECT_THAT((*words)[1].phones, ElementsAre("DH", "EH1"));
+
+  Alignment outside = *a;
+  outside.phones[6].label = "AH0";  // in the trailing silence of the words tier
+  EXPECT_EQ(AlignmentWordPhones(outside, "|").status().message(),
+            absl::StrCat("short.TextGrid:", outside.phones[6].line, ": phone 'AH0' lies outside every word"));
+  Alignment separator = *a;
+  separator.phones[1].label = "|";
+  EXPECT_EQ(AlignmentWordPhones(separator, "|").status().message(),
+            absl::StrCat("short.TextGrid:", separator.phones[1].line, ": phone label '|' cannot be a symbol"));
+  Alignment silent_word = *a;
+  silent_word.phones[4].label = silent_word.phones[5].label = "";
+  EXPECT_EQ(AlignmentWordPhones(silent_word, "|").status().message(),
+            absl::StrCat("short.TextGrid:", silent_word.words[2].line, ": word 'there' has no phones"));
+  Alignment no_words = *a;
+  no_words.words.clear();
+  EXPECT_EQ(AlignmentWordPhones(no_words, "|").status().message(),
+            "short.TextGrid: no words tier: the phones cannot be grouped into words");
 }
 
 TEST(FramesTest, RoundsBoundariesAndSnapsTheEnd) {

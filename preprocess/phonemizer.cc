@@ -1,11 +1,14 @@
 #include "preprocess/phonemizer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "preprocess/espeak_synth.h"
+#include "preprocess/words.h"
 
 namespace lightspeech::preprocess {
 
@@ -27,8 +30,46 @@ absl::StatusOr<std::unique_ptr<Phonemizer>> Phonemizer::Create(absl::string_view
   return std::unique_ptr<Phonemizer>(new Phonemizer(std::move(voice)));
 }
 
+std::unique_ptr<Phonemizer> Phonemizer::FromLexicon(std::map<std::string, std::vector<std::string>> lexicon) {
+  std::unique_ptr<Phonemizer> p(new Phonemizer(""));
+  p->lexicon_ = std::move(lexicon);
+  return p;
+}
+
 absl::StatusOr<std::vector<std::vector<std::string>>> Phonemizer::PhonemizeWords(
     absl::string_view normalized_text) const {
+  if (voice_.empty()) {
+    std::vector<std::string> keys;
+    for (const TextToken& t : Tokenize(normalized_text)) {
+      std::string key = WordKey(t.text);
+      if (!key.empty()) keys.push_back(std::move(key));
+    }
+    if (keys.empty()) return absl::InvalidArgumentError(absl::StrCat("no words in text '", normalized_text, "'"));
+    std::vector<std::vector<std::string>> words;
+    std::vector<std::string> unknown;
+    for (size_t i = 0; i < keys.size();) {
+      size_t taken = 0;
+      for (size_t n = std::min<size_t>(4, keys.size() - i); n >= 1 && taken == 0; --n) {
+        std::string joined = keys[i];
+        for (size_t k = 1; k < n; ++k) absl::StrAppend(&joined, " ", keys[i + k]);
+        if (auto it = lexicon_.find(joined); it != lexicon_.end()) {
+          words.push_back(it->second);
+          taken = n;
+        }
+      }
+      if (taken == 0) {
+        if (std::find(unknown.begin(), unknown.end(), keys[i]) == unknown.end()) unknown.push_back(keys[i]);
+        taken = 1;
+      }
+      i += taken;
+    }
+    if (!unknown.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "not in the lexicon of the training alignments (", lexicon_.size(), " words): '",
+          absl::StrJoin(unknown, "', '"), "'"));
+    }
+    return words;
+  }
   EspeakOptions options;
   options.voice = voice_;
   options.keep_audio = false;

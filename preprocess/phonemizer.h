@@ -1,6 +1,7 @@
 #ifndef LIGHTSPEECH_PREPROCESS_PHONEMIZER_H_
 #define LIGHTSPEECH_PREPROCESS_PHONEMIZER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ class Phonemizer {
   // `spec` is "espeak:VOICE". Fails with InvalidArgument for another scheme or an unknown voice.
   static absl::StatusOr<std::unique_ptr<Phonemizer>> Create(absl::string_view spec);
 
+  // A phonemizer that spells each word of a text with `lexicon` (key: preprocess/words.h WordKey of
+  // a word, or the keys of words spoken as one unit joined by single spaces, e.g. "there be"), as
+  // //preprocess --phonemizer=alignment stores with the symbols. The longest run of up to 4 words
+  // with an entry is taken first. Tokens with an empty key (punctuation) are skipped. A word with no
+  // entry fails with InvalidArgument naming every such word of the text; there is no fallback.
+  static std::unique_ptr<Phonemizer> FromLexicon(std::map<std::string, std::vector<std::string>> lexicon);
+
   // Phones of `normalized_text` with kWordSeparator between words (none before the first or after
   // the last). Fails with InvalidArgument when espeak-ng's phones cannot be mapped onto the
   // text's words (see EspeakSynthesize), naming the text.
@@ -42,7 +50,8 @@ class Phonemizer {
 
  private:
   explicit Phonemizer(std::string voice) : voice_(std::move(voice)) {}
-  std::string voice_;
+  std::string voice_;                                       // empty for a lexicon
+  std::map<std::string, std::vector<std::string>> lexicon_;  // FromLexicon
 };
 
 }  // namespace lightspeech::preprocess

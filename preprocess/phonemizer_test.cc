@@ -84,6 +84,20 @@ TEST(PhonemizerTest, SpellsOutCurrencyAndAbbreviationsWithinTheTextsWords) {
   EXPECT_NE((*de)->PhonemizeWords("Jan. 3").value(), (*de)->PhonemizeWords("January 3").value());
 }
 
+TEST(PhonemizerTest, LexiconSpellsKnownWordsAndNamesEveryUnknownOne) {
+  std::unique_ptr<Phonemizer> p = Phonemizer::FromLexicon(
+      {{"let", {"L", "EH1", "T"}}, {"there", {"DH", "EH1", "R"}}, {"there be", {"DH", "EH1", "B", "IY0"}},
+       {"light", {"L", "AY1", "T"}}});
+  absl::StatusOr<std::vector<std::string>> s = p->Phonemize("Let there be light!");
+  ASSERT_TRUE(s.ok()) << s.status();
+  // "there be" is one unit in the lexicon (as make_corpus labels it), taken before "there" alone.
+  EXPECT_THAT(*s, ElementsAre("L", "EH1", "T", "|", "DH", "EH1", "B", "IY0", "|", "L", "AY1", "T"));
+  EXPECT_THAT(p->Phonemize("THERE, let").value(), ElementsAre("DH", "EH1", "R", "|", "L", "EH1", "T"));
+  EXPECT_EQ(p->Phonemize("Let darkness be, darkness").status().message(),
+            "not in the lexicon of the training alignments (4 words): 'darkness', 'be'");
+  EXPECT_EQ(p->Phonemize("--").status().message(), "no words in text '--'");
+}
+
 // The corpus's TextGrid phones are exactly the phonemizer's symbols (pauses aside), its phone
 // durations sum to the frame count, and durations per phonemizer symbol can be taken from it.
 TEST(PhonemizerTest, MatchesMakeCorpusTimingsOnTheEmbeddedCorpus) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -28,11 +29,13 @@
 #include "google/protobuf/text_format.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "preprocess/alignment.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/metadata.h"
 #include "preprocess/phonemizer.h"
 #include "preprocess/symbols.h"
+#include "preprocess/words.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
 #include "records/partition.h"
@@ -169,6 +172,38 @@ absl::StatusOr<ShardInfo> ReadStats(const std::string& path) {
   return info;
 }
 
+// Each word's pronunciations in the alignments: phones -> (times seen, order first seen).
+using Pronunciations = std::map<std::string, std::map<std::vector<std::string>, std::pair<int64_t, int64_t>>>;
+
+// The lexicon a table of alignment phones carries: each word with its most frequent phones (ties:
+// the first seen), sorted by word.
+void AddLexicon(const Pronunciations& seen, records::SymbolTable* table) {
+  for (const auto& [word, variants] : seen) {
+    const std::vector<std::string>* best = nullptr;
+    std::pair<int64_t, int64_t> best_rank{0, 0};
+    for (const auto& [phones, rank] : variants) {
+      if (best == nullptr || rank.first > best_rank.first || (rank.first == best_rank.first && rank.second < best_rank.second)) {
+        best = &phones;
+        best_rank = rank;
+      }
+    }
+    records::LexiconEntry* e = table->add_lexicon();
+    e->set_word(word);
+    for (const std::string& p : *best) e->add_phones(p);
+  }
+}
+
+// The lexicon key of an alignment's word label: preprocess::WordKey of each of its words, joined
+// by single spaces ("there be").
+std::string LexiconKey(absl::string_view label) {
+  std::vector<std::string> keys;
+  for (absl::string_view w : absl::StrSplit(label, ' ', absl::SkipEmpty())) {
+    std::string k = WordKey(w);
+    if (!k.empty()) keys.push_back(std::move(k));
+  }
+  return absl::StrJoin(keys, " ");
+}
+
 Manifest MakePlanManifest(const PipelineOptions& o, const SymbolTable& table, CleanerKind cleaner) {
   Manifest m;
   m.set_format_version(records::kManifestFormatVersion);
@@ -229,9 +264,12 @@ absl::Status PipelineOptions::Validate() const {
   if (!alignments.empty() && !records::IsDirectory(alignments)) {
     return absl::InvalidArgumentError(absl::StrCat("--alignments: ", alignments, ": not a folder"));
   }
-  if (!phonemizer.empty() && !absl::StartsWith(phonemizer, "espeak:")) {
+  if (!phonemizer.empty() && !absl::StartsWith(phonemizer, "espeak:") && phonemizer != "alignment") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--phonemizer: expected 'espeak:VOICE', got '", phonemizer, "'"));
+        absl::StrCat("--phonemizer: expected 'espeak:VOICE' or 'alignment', got '", phonemizer, "'"));
+  }
+  if (phonemizer == "alignment" && alignments.empty()) {
+    return absl::InvalidArgumentError("--phonemizer=alignment takes the phones of --alignments, which is not set");
   }
   if (auto s = ParseCleanerKind(cleaner); !s.ok()) return s.status();
   return MelOptions(*this).Validate();
@@ -264,8 +302,11 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   const CleanerKind kind = *ParseCleanerKind(o.cleaner);
   absl::StatusOr<std::unique_ptr<TextCleaner>> cleaner = TextCleaner::Create(kind);
   if (!cleaner.ok()) return cleaner.status();
+  const bool alignment_phones = o.phonemizer == "alignment";
+  Pronunciations pronunciations;
+  int64_t words_seen = 0;
   std::unique_ptr<Phonemizer> phonemizer;
-  if (!o.phonemizer.empty()) {
+  if (!o.phonemizer.empty() && !alignment_phones) {
     absl::StatusOr<std::unique_ptr<Phonemizer>> p = Phonemizer::Create(o.phonemizer);
     if (!p.ok()) return p.status();
     phonemizer = *std::move(p);
@@ -292,6 +333,34 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
         continue;
       }
       phones.push_back(*std::move(p));
+    } else if (alignment_phones) {
+      // The symbols are the reference's own phones; its problems are reported here, once.
+      const std::string path = FindAlignment(o.alignments, e.id);
+      if (path.empty()) {
+        log.Line(absl::StrCat(o.alignments, "/", e.id, ".TextGrid: missing alignment (looked for .TextGrid, .lab)"));
+        ++summary.skipped["missing_alignment"];
+        continue;
+      }
+      absl::StatusOr<Alignment> a = ReadAlignmentFile(path);
+      absl::Status checked = a.ok() ? CheckWords(*a, e.normalized_text) : a.status();
+      absl::StatusOr<std::vector<WordPhones>> words =
+          checked.ok() ? AlignmentWordPhones(*a, kWordSeparator) : absl::StatusOr<std::vector<WordPhones>>(checked);
+      if (!words.ok()) {
+        log.Line(std::string(words.status().message()));
+        ++summary.skipped["bad_alignment"];
+        continue;
+      }
+      std::vector<std::string> p;
+      for (const WordPhones& w : *words) {
+        if (!p.empty()) p.push_back(kWordSeparator);
+        p.insert(p.end(), w.phones.begin(), w.phones.end());
+        const std::string key = LexiconKey(w.word);
+        if (key.empty()) continue;
+        auto [it, added] = pronunciations[key].try_emplace(w.phones, std::make_pair(int64_t{0}, words_seen));
+        ++it->second.first;
+        ++words_seen;
+      }
+      phones.push_back(std::move(p));
     }
     usable.push_back(&e);
     cleaned.push_back(*std::move(c));
@@ -302,7 +371,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   // Phones: <pad>, the word separator, then every phone of the whole metadata in byte order, so
   // every worker derives the same table.
   absl::StatusOr<SymbolTable> table_or = SymbolTable::English();
-  if (phonemizer != nullptr) {
+  if (phonemizer != nullptr || alignment_phones) {
     std::set<std::string> inventory;
     for (const auto& p : phones) inventory.insert(p.begin(), p.end());
     inventory.erase(kWordSeparator);
@@ -328,7 +397,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
     const int index = split == records::TRAIN ? records::ShardForId(id, num_train) : num_train + records::ShardForId(id, num_val);
     shards[index].entries.push_back(usable[k]);
     shards[index].cleaned.push_back(cleaned[k]);
-    if (phonemizer != nullptr) shards[index].phones.push_back(phones[k]);
+    if (phonemizer != nullptr || alignment_phones) shards[index].phones.push_back(phones[k]);
   }
 
   // 3. Output folder and the plan every worker agrees on.
@@ -337,6 +406,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   }
   if (!records::IsDirectory(o.out)) return absl::InvalidArgumentError(absl::StrCat(o.out, ": not a folder"));
   Manifest plan = MakePlanManifest(o, table, kind);
+  if (alignment_phones) AddLexicon(pronunciations, plan.mutable_symbols());
   {
     std::string text;
     google::protobuf::TextFormat::PrintToString(plan, &text);

@@ -40,7 +40,10 @@ struct PipelineOptions {
   // "espeak:VOICE": the symbols are espeak-ng phones (preprocess/phonemizer.h) of the metadata's
   // normalized text as written (espeak-ng reads case and punctuation; the cleaner only rejects empty
   // texts) with "|" between words, and the table is derived from the whole metadata. Empty: the
-  // cleaner's characters.
+  // cleaner's characters. "alignment" (needs `alignments` with a words tier): the symbols are the
+  // reference alignments' own phone labels (e.g. the Montreal Forced Aligner's ARPAbet or MFA
+  // phones), "|" between words; the manifest's symbol table then carries the lexicon of the
+  // alignments' words (preprocess/phonemizer.h FromLexicon), so synthesis can spell new text.
   std::string phonemizer;
   int sample_rate = 22050, n_fft = 1024, hop_length = 256, win_length = 1024, n_mels = 80;
   float fmin = 0.0f, fmax = 8000.0f;

@@ -17,6 +17,7 @@
 #include "features/audio.h"
 #include "gmock/gmock.h"
 #include "preprocess/alignment.h"
+#include "preprocess/phonemizer.h"
 #include "gtest/gtest.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
@@ -327,6 +328,56 @@ TEST(PipelineTest, AlignmentsAndPhonemesGiveDurationsThatSumToTheFrames) {
   EXPECT_EQ(s->max_token_frames, longest);
   // The Job 35:4 sentence starts with "I": phones of the text as written, not of the lowercased text.
   EXPECT_THAT(records.at("kjv_Job35_4_1").normalized_text(), ::testing::StartsWith("aI | w I2 l |"));
+}
+
+// --phonemizer=alignment: the symbols are the TextGrids' own phone labels, the durations still sum
+// to the frames, and the manifest carries the lexicon of the alignments' words (issue 23 item 4).
+TEST(PipelineTest, AlignmentPhonesBecomeTheSymbolsWithALexicon) {
+  const std::string out = absl::StrCat(::testing::TempDir(), "/out_alignment_phones");
+  PipelineOptions o = AlignedOptions(kCorpusEn, out);
+  o.phonemizer = "alignment";
+  std::ostringstream log;
+  auto s = RunPipeline(o, log);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->utterances, 12) << log.str();
+  EXPECT_TRUE(s->skipped.empty()) << log.str();
+  auto m = records::ReadManifest(out);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->symbols().phonemizer(), "alignment");
+  EXPECT_EQ(m->symbols().symbols(1), "|");
+  std::map<std::string, std::vector<std::string>> lexicon;
+  for (const auto& e : m->symbols().lexicon()) lexicon[e.word()] = {e.phones().begin(), e.phones().end()};
+  ASSERT_GT(lexicon.size(), 50u);
+  int spelled_exactly = 0;
+  for (const auto& [id, u] : ReadRecords(out)) {
+    ASSERT_EQ(u.alignment().durations_size(), u.symbol_ids_size()) << id;
+    int64_t sum = 0;
+    for (int64_t d : u.alignment().durations()) sum += d;
+    EXPECT_EQ(sum, u.n_frames()) << id;
+    // The record's symbols are its TextGrid's non-silent phone labels, "|" between words.
+    absl::StatusOr<Alignment> a = ReadAlignmentFile(u.alignment().source());
+    ASSERT_TRUE(a.ok()) << a.status();
+    std::vector<std::string> expected;
+    absl::StatusOr<std::vector<WordPhones>> words = AlignmentWordPhones(*a, "|");
+    ASSERT_TRUE(words.ok()) << words.status();
+    for (const WordPhones& w : *words) {
+      if (!expected.empty()) expected.push_back("|");
+      expected.insert(expected.end(), w.phones.begin(), w.phones.end());
+    }
+    std::vector<std::string> symbols;
+    for (int id_ : u.symbol_ids()) symbols.push_back(m->symbols().symbols(id_));
+    EXPECT_EQ(symbols, expected) << id;
+    // Its text, spelled with the lexicon, gives as many words; the same phones unless a word was
+    // spoken in another of its variants here (espeak-ng's "the" is D@2 or DI2; the lexicon keeps one).
+    absl::StatusOr<std::vector<std::string>> spelled = Phonemizer::FromLexicon(lexicon)->Phonemize(u.text());
+    ASSERT_TRUE(spelled.ok()) << id << ": " << spelled.status();
+    EXPECT_EQ(std::count(spelled->begin(), spelled->end(), "|"), std::count(expected.begin(), expected.end(), "|")) << id;
+    spelled_exactly += *spelled == expected;
+  }
+  EXPECT_GT(spelled_exactly, 0);
+  PipelineOptions bad = o;
+  bad.alignments.clear();
+  EXPECT_EQ(bad.Validate().message(), "--phonemizer=alignment takes the phones of --alignments, which is not set");
 }
 
 // The non-silent word intervals of a record, as (start, end) frames.

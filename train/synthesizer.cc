@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -101,7 +102,12 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   absl::StatusOr<std::unique_ptr<preprocess::TextCleaner>> cleaner = preprocess::TextCleaner::Create(*kind);
   if (!cleaner.ok()) return cleaner.status();
   s->cleaner = *std::move(cleaner);
-  if (!s->table.phonemizer().empty()) {
+  if (s->table.phonemizer() == "alignment") {  // the reference alignments' phones: spelled by their lexicon
+    std::map<std::string, std::vector<std::string>> lexicon;
+    for (const records::LexiconEntry& e : s->table.lexicon()) lexicon[e.word()] = {e.phones().begin(), e.phones().end()};
+    if (lexicon.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": the alignment phone table has no lexicon"));
+    s->phonemizer = preprocess::Phonemizer::FromLexicon(std::move(lexicon));
+  } else if (!s->table.phonemizer().empty()) {
     absl::StatusOr<std::unique_ptr<preprocess::Phonemizer>> p = preprocess::Phonemizer::Create(s->table.phonemizer());
     if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", p.status().message()));
     s->phonemizer = *std::move(p);

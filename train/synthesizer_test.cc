@@ -133,6 +133,32 @@ TEST(SynthesizerTest, PhoneTableUsesThePhonemizer) {
   EXPECT_EQ(u->warnings.back().rfind("symbols not in the checkpoint's table, skipped: ", 0), 0u);
 }
 
+// A table of alignment phones (//preprocess --phonemizer=alignment) is spelled with its lexicon;
+// a word outside it is named.
+TEST(SynthesizerTest, AlignmentPhoneTableUsesItsLexicon) {
+  records::SymbolTable t;
+  for (const char* p : {"<pad>", "|", "HH", "AH0", "L", "OW1", "W", "ER1", "D"}) t.add_symbols(p);
+  t.set_cleaner("english");
+  t.set_phonemizer("alignment");
+  records::LexiconEntry* hello = t.add_lexicon();
+  hello->set_word("hello");
+  for (const char* p : {"HH", "AH0", "L", "OW1"}) hello->add_phones(p);
+  records::LexiconEntry* world = t.add_lexicon();
+  world->set_word("world");
+  for (const char* p : {"W", "ER1", "L", "D"}) world->add_phones(p);
+  std::unique_ptr<Synthesizer> s = Make(WriteTinyCheckpoint("lexicon.pb", t));
+  ASSERT_NE(s, nullptr);
+  absl::StatusOr<SynthesizedUtterance> u = s->Encode("Hello, world!");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->symbols, (std::vector<std::string>{"HH", "AH0", "L", "OW1", "|", "W", "ER1", "L", "D"}));
+  EXPECT_TRUE(u->unknown_symbols.empty());
+  EXPECT_EQ(s->Encode("Hello there").status().message(),
+            "text 'Hello there': not in the lexicon of the training alignments (2 words): 'there'");
+  t.clear_lexicon();
+  EXPECT_EQ(Synthesizer::Create(WriteTinyCheckpoint("no_lexicon.pb", t), SynthesizerOptions{}).status().message(),
+            absl::StrCat(::testing::TempDir(), "/no_lexicon.pb: the alignment phone table has no lexicon"));
+}
+
 TEST(SynthesizerTest, BadInputs) {
   std::unique_ptr<Synthesizer> s = Make(WriteTinyCheckpoint("f.pb", EnglishTable()));
   ASSERT_NE(s, nullptr);
