@@ -1,0 +1,102 @@
+#include "train/step_context.h"
+
+#include <algorithm>
+
+#include "model/aligner.h"
+#include "model/duration.h"
+#include "train/alignment_metrics.h"
+#include "train/status_macros.h"
+
+namespace lightspeech::train::internal {
+namespace {
+
+// The tokens of batch b marked in `lookup` (bool [symbols]), bool [B, N].
+torch::Tensor MarkedTokens(const torch::Tensor& lookup, const Tensors& b) {
+  return lookup.to(b.tokens.device()).index_select(0, b.tokens.reshape({-1}).to(torch::kLong)).view(b.tokens.sizes());
+}
+
+}  // namespace
+
+absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Device& device) {
+  ToTensorsOptions options;
+  options.min_length = 1;
+  return ToTensors(b, device, options);
+}
+
+const torch::Tensor& FinalMel(const model::DecoderOutput& d) { return d.mel_postnet.defined() ? d.mel_postnet : d.mel; }
+
+absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols) {
+  Separators separators;
+  if (!config.optional_word_separators() && !(config.separator_frame_penalty() > 0)) return separators;
+  std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
+  for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
+  if (std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
+    return absl::InvalidArgumentError(
+        "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
+  }
+  separators.lookup = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
+  separators.penalized = separators.lookup;
+  if (config.separator_penalty_covers_punctuation() && symbols.phonemizer().empty()) {
+    const std::vector<bool> words = WordSymbolMask({symbols.symbols().begin(), symbols.symbols().end()});
+    std::vector<uint8_t> penalized(symbols.symbols_size(), 0);
+    for (int i = 0; i < symbols.symbols_size(); ++i) penalized[i] = !words[i];
+    separators.penalized = torch::tensor(penalized, torch::kUInt8).to(torch::kBool);
+  }
+  separators.optional = config.optional_word_separators();
+  separators.penalty = config.separator_frame_penalty();
+  return separators;
+}
+
+torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b) { return MarkedTokens(sep.lookup, b); }
+
+torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
+  if (!(sep.penalty > 0)) return log_att;
+  return log_att - sep.penalty * MarkedTokens(sep.penalized, b).to(log_att.scalar_type()).unsqueeze(1);
+}
+
+absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
+  const torch::Tensor scores = HardScores(log_att, b, sep);
+  if (!sep.optional) return model::MonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths);
+  return model::SkippingMonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths, SeparatorTokens(sep, b));
+}
+
+torch::Tensor MaskedMse(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
+  torch::Tensor m = mask.unsqueeze(-1).to(torch::kFloat);
+  return ((pred.to(torch::kFloat) - target).square() * m).sum() / (m.sum() * pred.size(2)).clamp_min(1);
+}
+
+absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b) {
+  if (!ctx.separators.optional) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
+  return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(ctx.separators, b));
+}
+
+absl::StatusOr<torch::Tensor> PredictorLoss(Context& ctx, const torch::Tensor& enc, const Tensors& b,
+                                            const torch::Tensor& durations) {
+  LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, ctx.model->PredictLogDurations(enc, b.token_mask));
+  return model::DurationLoss(log_pred.to(torch::kFloat), durations, b.token_mask);
+}
+
+torch::Tensor MelLoss(const model::Synthesis& syn, const Tensors& b) {
+  torch::Tensor loss = MaskedMse(syn.mel.mel, b.mel, b.mel_mask);
+  if (syn.mel.mel_postnet.defined() && !syn.mel.mel_postnet.is_same(syn.mel.mel)) {
+    loss = loss + MaskedMse(syn.mel.mel_postnet, b.mel, b.mel_mask);
+  }
+  return loss;
+}
+
+torch::Tensor MeanDuration(const torch::Tensor& durations, const torch::Tensor& mask) {
+  torch::Tensor m = mask.to(torch::kFloat);
+  return (durations.to(torch::kFloat) * m).sum() / m.sum().clamp_min(1);
+}
+
+absl::Status AddBinarizationLoss(Context& ctx, const torch::Tensor& log_att, const torch::Tensor& durations, const Tensors& b,
+                                 MicroBatch& out) {
+  if (!(ctx.config.binarization_weight() > 0) || ctx.step < ctx.config.binarization_start_step()) return absl::OkStatus();
+  LS_ASSIGN_OR_RETURN(torch::Tensor loss, model::BinarizationLoss(log_att, durations, b.token_lengths, b.frame_lengths));
+  loss = loss * ctx.scale.utterances;
+  out.model_loss = out.model_loss + ctx.config.binarization_weight() * loss;
+  out.terms.emplace_back("binarization_loss", loss.detach());
+  return absl::OkStatus();
+}
+
+}  // namespace lightspeech::train::internal
