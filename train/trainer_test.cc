@@ -15,104 +15,24 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/testing/in_memory_source.h"
+#include "train/testing/trainer_fixtures.h"
 #include "train/testing/tiny_model.h"
 
 namespace lightspeech::train {
 namespace {
 
+using testing::FreshDir;
 using testing::InMemoryBatchSource;
+using testing::kMaxDuration;
+using testing::kMels;
+using testing::kResumeTolerance;
+using testing::MakeTrainer;
+using testing::MemorySink;
 using testing::SyntheticBatches;
 using testing::SyntheticSymbols;
-
-// Resumed losses must equal uninterrupted ones to this relative tolerance (on the CPU with one
-// thread they are bitwise equal; the tolerance leaves room for nothing else).
-constexpr double kResumeTolerance = 1e-6;
-constexpr int kMels = 80;  // records::MakeSyntheticUtterance
-constexpr int kMaxDuration = 8;
-
-class MemorySink : public MetricsSink {
- public:
-  absl::Status AddScalar(const std::string& tag, int64_t step, double value) override {
-    scalars[tag][step] = value;
-    return absl::OkStatus();
-  }
-  absl::Status AddImagePng(const std::string& tag, int64_t step, const std::string& png, int width, int height) override {
-    images[tag] = {png, width, height};
-    return absl::OkStatus();
-  }
-  absl::Status AddAudioWav(const std::string&, int64_t, const std::string&, int, int64_t) override {
-    return absl::OkStatus();
-  }
-  absl::Status Flush() override {
-    ++flushes;
-    return absl::OkStatus();
-  }
-  struct Image {
-    std::string png;
-    int width = 0, height = 0;
-  };
-  std::map<std::string, std::map<int64_t, double>> scalars;
-  std::map<std::string, Image> images;
-  int flushes = 0;
-};
-
-std::string FreshDir(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "/" + name;
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
-
-// A tiny light model, so each step takes milliseconds.
-TrainConfig TinyConfig(TrainConfig::Aligner aligner, const std::string& run_dir) {
-  TrainConfig c;
-  *c.mutable_model() = testing::TinyModel();
-  c.mutable_model()->set_dropout(0.1);  // so that resuming must restore the random generator
-  c.set_aligner(aligner);
-  c.mutable_rl()->set_samples_per_utterance(2);
-  c.mutable_rl()->set_entropy_weight(0.01);
-  c.mutable_optimizer()->set_lr(3e-3);
-  c.mutable_optimizer()->set_warmup_steps(2);
-  c.mutable_optimizer()->set_decay(OptimizerConfig::INVERSE_SQRT);
-  c.mutable_optimizer()->set_weight_decay(0.01);
-  c.mutable_optimizer()->set_grad_clip_norm(1.0);
-  c.set_seed(5);
-  c.set_steps(6);
-  c.set_checkpoint_every(3);
-  c.set_keep_checkpoints(3);
-  c.set_log_every(1);
-  c.set_threads(1);
-  c.set_run_dir(run_dir);
-  return c;
-}
-
-std::unique_ptr<Trainer> MakeTrainer(const TrainConfig& c, MemorySink* sink) {
-  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", sink, "");
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? *std::move(t) : nullptr;
-}
-
-// A fresh trainer for c, trained on `batches` endless synthetic batches, logging into sink.
-absl::Status TrainFresh(const TrainConfig& c, int batches, MemorySink& sink) {
-  std::unique_ptr<Trainer> t = MakeTrainer(c, &sink);
-  if (t == nullptr) return absl::InternalError("the trainer could not be created");
-  InMemoryBatchSource source(SyntheticBatches(batches, 3), true);
-  return t->Train(source, nullptr);
-}
-
-// The per-frame policy rewarded by the aligner's score, its decoder on the greedy walk.
-void UsePerFrameScoreRl(TrainConfig& c) {
-  c.mutable_rl()->set_monotonic_frame_policy(true);
-  c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-  c.mutable_rl()->set_decoder_durations(RlConfig::GREEDY);
-}
-
-// Like TrainFresh with another symbol table, on one synthetic batch of 3.
-absl::Status TrainFreshWithSymbols(const TrainConfig& c, const records::SymbolTable& symbols, MemorySink& sink) {
-  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, symbols, kMels, kMaxDuration, "cpu", &sink, "");
-  if (!t.ok()) return t.status();
-  InMemoryBatchSource source(SyntheticBatches(1, 3), true);
-  return (*t)->Train(source, nullptr);
-}
+using testing::TinyConfig;
+using testing::TrainFresh;
+using testing::UsePerFrameScoreRl;
 
 TEST(LearningRateTest, WarmupThenDecay) {
   OptimizerConfig o;
@@ -240,134 +160,6 @@ TEST(TrainerTest, BinarizationLossStartsAtItsStep) {
       EXPECT_TRUE(std::isfinite(loss.at(step)));
     }
   }
-}
-
-// optional_word_separators reaches the forward-sum loss: with symbols 1-8 renamed "|" and " " (the
-// synthetic utterances draw from 1-26) the step-1 loss
-// (same initialization, same batch) differs from the plain one, for MAS and the per-frame policy; a
-// table without a separator is refused.
-TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
-  records::SymbolTable with_separator = SyntheticSymbols();
-  for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, i % 2 == 1 ? "|" : " ");
-  for (TrainConfig::Aligner aligner : {TrainConfig::MAS, TrainConfig::RL}) {
-    std::map<bool, double> first_loss;
-    for (bool optional : {false, true}) {
-      TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_", aligner, "_", optional)));
-      c.set_steps(1);
-      c.set_optional_word_separators(optional);
-      if (aligner == TrainConfig::RL) UsePerFrameScoreRl(c);
-      MemorySink sink;
-      const absl::Status s = TrainFreshWithSymbols(c, with_separator, sink);
-      ASSERT_TRUE(s.ok()) << s;
-      ASSERT_EQ(sink.scalars["train/forward_sum_loss"].count(1), 1u);
-      first_loss[optional] = sink.scalars["train/forward_sum_loss"][1];
-      EXPECT_TRUE(std::isfinite(first_loss[optional]));
-    }
-    EXPECT_GT(std::abs(first_loss[true] - first_loss[false]), 1e-4) << TrainConfig::Aligner_Name(aligner);
-    TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_missing_", aligner)));
-    c.set_optional_word_separators(true);
-    if (aligner == TrainConfig::RL) {
-      c.mutable_rl()->set_monotonic_frame_policy(true);
-      c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-    }
-    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
-    EXPECT_EQ(t.status().message(),
-              "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
-  }
-}
-
-// separator_frame_penalty shortens separators in MAS: with a penalty far above any log-attention
-// difference every separator gets exactly its one forced frame; without it, an untrained aligner
-// gives some separator more. The per-frame rl trains with it too.
-TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
-  records::SymbolTable with_separator = SyntheticSymbols();
-  for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, "|");
-  const std::vector<HostBatch> batches = SyntheticBatches(1, 3);
-  std::map<double, std::pair<int64_t, int64_t>> separator_frames;  // penalty -> (most on one, count)
-  for (double penalty : {0.0, 50.0}) {
-    TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_", penalty)));
-    c.set_separator_frame_penalty(penalty);
-    c.set_optional_word_separators(false);
-    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", nullptr, "");
-    ASSERT_TRUE(t.ok()) << t.status();
-    absl::StatusOr<std::vector<EvalDurations>> d = (*t)->EvaluationDurations(batches[0]);
-    ASSERT_TRUE(d.ok()) << d.status();
-    int64_t most = 0, count = 0;
-    for (size_t i = 0; i < d->size(); ++i) {
-      for (int64_t n = 0; n < (*d)[i].tokens; ++n) {
-        const int64_t id = batches[0].tokens[i * batches[0].max_tokens + n];
-        if (id < 1 || id > 8) continue;
-        most = std::max(most, (*d)[i].training[n]);
-        ++count;
-      }
-    }
-    separator_frames[penalty] = {most, count};
-  }
-  ASSERT_GT(separator_frames[0.0].second, 0);  // the synthetic utterances hold separators
-  EXPECT_GT(separator_frames[0.0].first, 1);
-  EXPECT_EQ(separator_frames[50.0].first, 1);
-
-  TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir("penalty_rl"));
-  c.set_steps(2);
-  c.set_separator_frame_penalty(2.0);
-  UsePerFrameScoreRl(c);
-  MemorySink sink;
-  const absl::Status s = TrainFreshWithSymbols(c, with_separator, sink);
-  ASSERT_TRUE(s.ok()) << s;
-  ASSERT_EQ(sink.scalars["train/reward"].count(2), 1u);
-  EXPECT_TRUE(std::isfinite(sink.scalars["train/reward"][2]));
-}
-
-// The most MAS frames any token with an id in [first, last] gets on the batch, and how many such
-// tokens it holds, for a fresh (untrained) MAS trainer with config `c` and symbol table `symbols`.
-std::pair<int64_t, int64_t> MostMasFramesOn(const TrainConfig& c, const records::SymbolTable& symbols, int first, int last) {
-  const std::vector<HostBatch> batches = SyntheticBatches(1, 3);
-  absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, symbols, kMels, kMaxDuration, "cpu", nullptr, "");
-  EXPECT_TRUE(t.ok()) << t.status();
-  if (!t.ok()) return {-1, -1};
-  absl::StatusOr<std::vector<EvalDurations>> d = (*t)->EvaluationDurations(batches[0]);
-  EXPECT_TRUE(d.ok()) << d.status();
-  if (!d.ok()) return {-1, -1};
-  int64_t most = 0, count = 0;
-  for (size_t i = 0; i < d->size(); ++i) {
-    for (int64_t n = 0; n < (*d)[i].tokens; ++n) {
-      const int64_t id = batches[0].tokens[i * batches[0].max_tokens + n];
-      if (id < first || id > last) continue;
-      most = std::max(most, (*d)[i].training[n]);
-      ++count;
-    }
-  }
-  return {most, count};
-}
-
-// separator_penalty_covers_punctuation: with character input the penalty also holds punctuation
-// symbols to their one forced frame; without the option, or with a phonemizer's table (where such
-// symbols are phones), it does not.
-TEST(TrainerTest, SeparatorPenaltyCoversPunctuationOfCharacterInput) {
-  records::SymbolTable symbols = SyntheticSymbols();
-  for (int i = 1; i <= 4; ++i) symbols.set_symbols(i, "|");
-  const char* const kPunctuation[] = {",", ".", "-", "+"};
-  for (int i = 5; i <= 8; ++i) symbols.set_symbols(i, kPunctuation[i - 5]);
-  std::map<std::string, std::pair<int64_t, int64_t>> punctuation_frames;
-  for (const std::string variant : {"off", "on", "phones"}) {
-    TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_punctuation_", variant)));
-    c.set_separator_frame_penalty(50.0);
-    c.set_optional_word_separators(false);
-    c.set_separator_penalty_covers_punctuation(variant != "off");
-    records::SymbolTable table = symbols;
-    if (variant == "phones") table.set_phonemizer("espeak:en-us");
-    punctuation_frames[variant] = MostMasFramesOn(c, table, 5, 8);
-    EXPECT_EQ(MostMasFramesOn(c, table, 1, 4).first, 1) << variant;  // separators: always penalized
-  }
-  ASSERT_GT(punctuation_frames["off"].second, 0);  // the synthetic utterances hold punctuation
-  EXPECT_GT(punctuation_frames["off"].first, 1);
-  EXPECT_EQ(punctuation_frames["on"].first, 1);
-  EXPECT_EQ(punctuation_frames["phones"], punctuation_frames["off"]);
-
-  TrainConfig bad = TinyConfig(TrainConfig::MAS, FreshDir("penalty_punctuation_bad"));
-  bad.set_separator_penalty_covers_punctuation(true);
-  EXPECT_EQ(Trainer::Create(bad, symbols, kMels, kMaxDuration, "cpu", nullptr, "").status().message(),
-            "TrainConfig: separator_penalty_covers_punctuation needs separator_frame_penalty > 0");
 }
 
 TEST(TrainerTest, RlResumesExactly) {
