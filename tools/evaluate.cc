@@ -2,8 +2,10 @@
 // Thin binary over tools/evaluate_lib.h; the metrics are defined in docs/EVALUATION.md.
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "records/file_util.h"
@@ -19,12 +21,15 @@ ABSL_FLAG(bool, plot_inference, false, "Mark the text-only durations (scaled to 
           "the training-time durations in the --plot picture.");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N.");
 ABSL_FLAG(int32_t, threads, 1, "Intra-op threads.");
+ABSL_FLAG(std::vector<std::string>, set, {},
+          "Evaluate with another hard-alignment prior than the checkpoint's: comma-separated "
+          "separator_frame_penalty=X and/or separator_penalty_covers_punctuation=true|false.");
 ABSL_FLAG(int64_t, batch_max_frames, 6000, "Padded mel frames per evaluation batch.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Evaluates a checkpoint's durations against the reference alignments of a corpus's validation split.\n"
-      "Usage: evaluate --checkpoint=CKPT --data=DIR [--json_out=FILE] [--plot=ID [--plot_out=PNG]]");
+      "Usage: evaluate --checkpoint=CKPT --data=DIR [--json_out=FILE] [--plot=ID [--plot_out=PNG]] [--set=separator_frame_penalty=X]");
   absl::ParseCommandLine(argc, argv);
   using lightspeech::records::ResolveUserPath;
   lightspeech::tools::EvaluateOptions o;
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
     o.plot_path = ResolveUserPath(out.empty() ? o.plot_id + ".png" : out);
   }
   o.plot_inference = absl::GetFlag(FLAGS_plot_inference);
+  o.alignment_overrides = absl::GetFlag(FLAGS_set);
   absl::StatusOr<lightspeech::tools::EvaluationReport> report = lightspeech::tools::Evaluate(o);
   if (!report.ok()) {
     std::cerr << "evaluate: " << report.status() << "\n";

@@ -17,6 +17,7 @@
 #include "records/manifest_io.h"
 #include "tools/json_util.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 
@@ -180,6 +181,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   report.data_dir = options.data_dir;
   report.step = ckpt->step();
   report.method = train::TrainConfig::Aligner_Name(ckpt->config().aligner());
+  report.alignment_overrides = options.alignment_overrides;
   report.ms_per_frame = 1000.0 * manifest->features().hop_length() / manifest->features().sample_rate();
 
   // The trainer needs a run folder; evaluation writes nothing there but the resolved configuration.
@@ -189,6 +191,17 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   scratch.path = tmpl;
   train::TrainConfig config = ckpt->config();
   config.set_run_dir(scratch.path);
+  for (const std::string& assignment : options.alignment_overrides) {
+    const std::string field = assignment.substr(0, assignment.find('='));
+    if (field != "separator_frame_penalty" && field != "separator_penalty_covers_punctuation") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--set: only separator_frame_penalty and separator_penalty_covers_punctuation may be changed, got '",
+          assignment, "'"));
+    }
+    if (absl::Status s = train::ApplyOverride(assignment, &config); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--set: ", s.message()));
+    }
+  }
   config.set_threads(options.threads > 0 ? options.threads : 1);
   absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
       train::Trainer::Create(config, manifest->symbols(), ckpt->n_mels(), ckpt->max_duration(), options.device,
@@ -339,6 +352,10 @@ double WorstShareOfError(const std::vector<UtteranceError>& sorted_worst_first, 
 std::string FormatReport(const EvaluationReport& r) {
   std::string out = absl::StrFormat("checkpoint %s (%s, step %d) on %s: %d validation utterances, %.2f ms per frame\n",
                                     r.checkpoint, r.method, r.step, r.data_dir, r.utterances, r.ms_per_frame);
+  if (!r.alignment_overrides.empty()) {
+    out += absl::StrCat("hard alignments evaluated with ", absl::StrJoin(r.alignment_overrides, ","),
+                        " instead of the checkpoint's own setting\n");
+  }
   out += MetricsText("(a) alignment of training audio", r.training, r.ms_per_frame);
   if (!r.training_per_utterance.empty()) {
     std::vector<std::string> worst;
@@ -367,6 +384,7 @@ std::string ReportToJson(const EvaluationReport& r) {
   std::vector<std::string> f = {
       absl::StrCat("\"checkpoint\": ", JsonString(r.checkpoint)),
       absl::StrCat("\"method\": ", JsonString(r.method)),
+      absl::StrCat("\"alignment_overrides\": ", JsonString(absl::StrJoin(r.alignment_overrides, ","))),
       absl::StrCat("\"step\": ", r.step),
       absl::StrCat("\"data\": ", JsonString(r.data_dir)),
       absl::StrCat("\"utterances\": ", r.utterances),

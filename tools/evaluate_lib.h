@@ -26,6 +26,11 @@ struct EvaluateOptions {
   std::string plot_id;
   std::string plot_path;
   bool plot_inference = false;
+  // The hard-alignment prior to evaluate with instead of the checkpoint's own (TrainConfig fields
+  // separator_frame_penalty and separator_penalty_covers_punctuation), e.g.
+  // {"separator_frame_penalty=3"}: what the prior alone does to a trained model. Other fields are
+  // refused, since they would not describe the checkpoint.
+  std::vector<std::string> alignment_overrides;
 };
 
 // Boundary and duration errors of one set of durations.
@@ -49,6 +54,7 @@ struct UtteranceError {
 struct EvaluationReport {
   std::string checkpoint;
   std::string method;  // RL, MAS or ORACLE
+  std::vector<std::string> alignment_overrides;  // EvaluateOptions::alignment_overrides applied
   int64_t step = 0;
   std::string data_dir;
   int64_t utterances = 0;

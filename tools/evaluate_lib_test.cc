@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
@@ -175,6 +176,27 @@ TEST_F(EvaluateTest, MasAndRlCheckpoints) {
     EXPECT_NEAR(sum, r->training.words.abs_error_frames, 1e-9);
     EXPECT_EQ(boundaries, r->training.words.boundaries);
   }
+}
+
+// --set changes the hard-alignment prior of the evaluation only (its effect on MAS:
+// train:trainer_separators_test); the report says so, a bad value is named, other fields are refused.
+TEST_F(EvaluateTest, AlignmentOverridesAreReportedAndLimitedToTheSeparatorPrior) {
+  EvaluateOptions o;
+  o.checkpoint = TrainTiny(*data_, FreshDir("mas_overrides"), train::TrainConfig::MAS);
+  o.data_dir = *data_;
+  o.alignment_overrides = {"separator_frame_penalty=3", "separator_penalty_covers_punctuation=true"};
+  absl::StatusOr<EvaluationReport> r = Evaluate(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->alignment_overrides, o.alignment_overrides);
+  EXPECT_TRUE(absl::StrContains(FormatReport(*r), "hard alignments evaluated with separator_frame_penalty=3,"
+                                                   "separator_penalty_covers_punctuation=true instead of the "
+                                                   "checkpoint's own setting"));
+  EXPECT_TRUE(absl::StrContains(ReportToJson(*r), "\"alignment_overrides\": \"separator_frame_penalty=3,"));
+  o.alignment_overrides = {"separator_frame_penalty=-1"};
+  EXPECT_EQ(Evaluate(o).status().message(), "TrainConfig: separator_frame_penalty must be finite and >= 0");
+  o.alignment_overrides = {"seed=2"};
+  EXPECT_EQ(Evaluate(o).status().message(),
+            "--set: only separator_frame_penalty and separator_penalty_covers_punctuation may be changed, got 'seed=2'");
 }
 
 TEST(WorstShareOfErrorTest, ShareOfTheWorstFraction) {

@@ -32,6 +32,9 @@ TEST(ConfigTest, PresetsLoadAndValidate) {
     absl::StatusOr<TrainConfig> c = LoadTrainConfig(std::string("train/configs/") + name + ".pbtxt");
     ASSERT_TRUE(c.ok());
     EXPECT_TRUE(c->model().aligner_normalize_mel()) << name;
+    // Round 10: separators and punctuation are held short in the hard alignments.
+    EXPECT_EQ(c->separator_frame_penalty(), 3.0) << name;
+    EXPECT_TRUE(c->separator_penalty_covers_punctuation()) << name;
   }
 }
 
@@ -144,6 +147,8 @@ TEST(ConfigTest, ValidationNamesTheField) {
             "TrainConfig: separator_frame_penalty needs aligner MAS, or aligner RL with rl.monotonic_frame_policy and "
             "rl.reward ALIGNMENT_SCORE");
   bad = *c;
+  bad.set_separator_frame_penalty(0);  // the preset's, which would be named first below
+  bad.set_separator_penalty_covers_punctuation(false);
   bad.set_optional_word_separators(true);
   EXPECT_TRUE(ValidateTrainConfig(bad).ok());
   bad.mutable_rl()->set_reward(RlConfig::NEGATIVE_MSE);

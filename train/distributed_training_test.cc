@@ -160,7 +160,8 @@ TEST(DistributedTraining, MasTwoProcessesEqualOneOnTheCombinedBatch) {
 // for now; docs/DISTRIBUTED.md.)
 TEST(DistributedTraining, RlTwoProcessesEqualOneOnTheCombinedBatch) {
   ExpectTwoEqualOne("rl", "train/configs/light_rl.pbtxt",
-                    {"rl.monotonic_frame_policy=false", "rl.actor_observes_alignment_score=false", "rl.actor_observes_value_to_go=false",
+                    {"separator_frame_penalty=0", "separator_penalty_covers_punctuation=false",
+                     "rl.monotonic_frame_policy=false", "rl.actor_observes_alignment_score=false", "rl.actor_observes_value_to_go=false",
                      "rl.alignment_score_weight_init=0", "rl.reward=PER_TOKEN_MSE",
                      "rl.decoder_durations=SAMPLES",
                      "rl.baseline=BATCH_NORMALIZED", "rl.samples_per_utterance=2"});
@@ -169,7 +170,8 @@ TEST(DistributedTraining, RlTwoProcessesEqualOneOnTheCombinedBatch) {
 // The per-token categorical policy with a moving-average baseline over the combined batch.
 TEST(DistributedTraining, RlMovingAverageBaselineIsGlobal) {
   ExpectTwoEqualOne("rl_ema", "train/configs/light_rl.pbtxt",
-                    {"rl.monotonic_frame_policy=false", "rl.actor_observes_alignment_score=false", "rl.actor_observes_value_to_go=false",
+                    {"separator_frame_penalty=0", "separator_penalty_covers_punctuation=false",
+                     "rl.monotonic_frame_policy=false", "rl.actor_observes_alignment_score=false", "rl.actor_observes_value_to_go=false",
                      "rl.alignment_score_weight_init=0", "rl.baseline=MOVING_AVERAGE",
                      "rl.reward=NEGATIVE_MSE",
                      "rl.normalize_per_sequence=true", "rl.decoder_durations=SAMPLES"});

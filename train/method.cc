@@ -17,7 +17,8 @@ absl::StatusOr<std::unique_ptr<Method>> CreateMethod(const TrainConfig& config, 
         // methods agree to 1e-6); until that is explained, data-parallel runs of this policy are refused.
         return absl::FailedPreconditionError(
             "rl.monotonic_frame_policy is not supported with several processes yet (docs/DISTRIBUTED.md); "
-            "run it as one process, or use the categorical policy: --set=rl.monotonic_frame_policy=false,"
+            "run it as one process, or use the categorical policy: --set=separator_frame_penalty=0,"
+            "separator_penalty_covers_punctuation=false,rl.monotonic_frame_policy=false,"
             "rl.actor_observes_alignment_score=false,rl.actor_observes_value_to_go=false,rl.alignment_score_weight_init=0");
       }
       return NewMonotonicRlMethod();

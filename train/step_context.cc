@@ -30,9 +30,10 @@ absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const recor
   if (!config.optional_word_separators() && !(config.separator_frame_penalty() > 0)) return separators;
   std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
   for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
-  if (std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
-    return absl::InvalidArgumentError(
-        "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
+  // The penalty is a prior: with no separator in the table it holds nothing short (or only the
+  // punctuation). Optional separators would be no option at all.
+  if (config.optional_word_separators() && std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
+    return absl::InvalidArgumentError("optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
   }
   separators.lookup = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
   separators.penalized = separators.lookup;

@@ -40,8 +40,9 @@ struct Separators {
   double penalty = 0;     // separator_frame_penalty
 };
 
-// The Separators of `config` over `symbols` (on the CPU); fails (InvalidArgument) when either option
-// is on and the table has no word separator.
+// The Separators of `config` over `symbols` (on the CPU); fails (InvalidArgument) when
+// optional_word_separators is on and the table has no word separator (the penalty then holds only
+// punctuation, or nothing, short).
 absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols);
 
 // The tokens of batch b that are separators, bool [B, N].

@@ -57,7 +57,7 @@ TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
     }
     absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
     EXPECT_EQ(t.status().message(),
-              "optional_word_separators and separator_frame_penalty: the symbol table has no word separator (\"|\" or \" \")");
+              "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
   }
 }
 
