@@ -64,9 +64,6 @@ absl::Status AcousticModelOptions::Validate() const {
   if (use_predictor) {
     if (absl::Status s = predictor.Validate(); !s.ok()) return s;
   }
-  if (policy.lag_from_predictor && !use_predictor) {
-    return absl::InvalidArgumentError("AcousticModelOptions: policy.lag_from_predictor needs use_predictor");
-  }
   if (absl::Status s = decoder.Validate(); !s.ok()) return s;
   if (use_aligner) {
     if (absl::Status s = aligner.Validate(); !s.ok()) return s;
@@ -108,48 +105,10 @@ absl::StatusOr<torch::Tensor> AcousticModelImpl::AdvanceLogits(const torch::Tens
                                                                const torch::Tensor& mel, const torch::Tensor& mel_mask,
                                                                const torch::Tensor& similarity) {
   if (!options_.policy.per_frame) return absl::FailedPreconditionError("AcousticModel: the policy has no per-frame head");
-  torch::Tensor expected;
-  if (options_.policy.lag_from_predictor) {
-    absl::StatusOr<torch::Tensor> e = ExpectedPositions(encodings, token_mask, mel_mask.sum(1), mel.size(1));
-    if (!e.ok()) return e.status();
-    expected = *std::move(e);
-  }
   try {
-    return policy_->AdvanceLogits(encodings, token_mask, mel, mel_mask, similarity, expected);
+    return policy_->AdvanceLogits(encodings, token_mask, mel, mel_mask, similarity);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("AcousticModel::AdvanceLogits: ", e.what_without_backtrace()));
-  }
-}
-
-absl::StatusOr<torch::Tensor> AcousticModelImpl::ExpectedPositions(const torch::Tensor& encodings, const torch::Tensor& token_mask,
-                                                                   const torch::Tensor& frame_lengths, int64_t max_frames) {
-  if (!predictor_) return absl::FailedPreconditionError("AcousticModel: built without a duration predictor");
-  try {
-    torch::NoGradGuard no_grad;
-    // No dropout: the walk's input must not depend on the random stream. The mode is restored on
-    // every way out, exceptions included.
-    struct EvalMode {
-      DurationPredictor& p;
-      const bool was_training;
-      explicit EvalMode(DurationPredictor& predictor) : p(predictor), was_training(predictor->is_training()) { p->eval(); }
-      ~EvalMode() { p->train(was_training); }
-    } eval_mode(predictor_);
-    torch::Tensor log_d = predictor_(encodings.detach(), token_mask);
-    const torch::Tensor mask = token_mask.to(torch::kBool);
-    torch::Tensor d = (log_d.to(torch::kFloat).exp() - 1).clamp_min(1e-2) * mask.to(torch::kFloat);  // [B, N]
-    const torch::Tensor total = frame_lengths.to(torch::kFloat).view({-1, 1});
-    d = d * total / d.sum(1, true).clamp_min(1e-6);
-    const torch::Tensor end = torch::where(mask, d.cumsum(1), torch::full_like(d, 1e30f));  // padding never ends
-    const torch::Tensor start = torch::where(mask, end - d, torch::full_like(d, 1e30f));
-    const torch::Tensor centre = torch::arange(max_frames, d.options()).view({1, -1}) + 0.5f;  // [1, T]
-    const torch::Tensor last = (mask.sum(1, true) - 1).clamp_min(0);                          // [B, 1]
-    // k(t): the tokens that end at or before the frame centre, clamped to the last real token.
-    torch::Tensor k = (end.unsqueeze(1) <= centre.unsqueeze(2)).sum(2);  // [B, T]
-    k = torch::minimum(k, last.expand_as(k));
-    const torch::Tensor start_k = start.gather(1, k), d_k = d.gather(1, k).clamp_min(1e-6);
-    return k.to(torch::kFloat) + ((centre - start_k) / d_k).clamp(0.0, 1.0);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("AcousticModel::ExpectedPositions: ", e.what_without_backtrace()));
   }
 }
 

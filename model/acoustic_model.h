@@ -64,12 +64,6 @@ class AcousticModelImpl : public torch::nn::Module {
   absl::StatusOr<torch::Tensor> AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
                                               const torch::Tensor& mel, const torch::Tensor& mel_mask,
                                               const torch::Tensor& similarity = {});
-  // The fractional token index [B, T] at each frame's centre when the predictor's durations
-  // (evaluation mode, no gradient) are scaled to sum to frame_lengths [B]: token k covers
-  // [start_k, end_k) and frame t is at k + (t + 0.5 - start_k) / d_k. Equal durations give the
-  // straight diagonal (t + 0.5) N_b / T_b. Fails (FailedPrecondition) without a predictor.
-  absl::StatusOr<torch::Tensor> ExpectedPositions(const torch::Tensor& encodings, const torch::Tensor& token_mask,
-                                                  const torch::Tensor& frame_lengths, int64_t max_frames);
   // Predicted log(1 + d) [B, N]; fails (FailedPrecondition) without a predictor.
   absl::StatusOr<torch::Tensor> PredictLogDurations(const torch::Tensor& encodings, const torch::Tensor& token_mask);
   // Expands encodings by durations [B, N] (optionally fitted to target_lengths [B]) and decodes.

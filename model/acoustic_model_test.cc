@@ -132,68 +132,26 @@ TEST_P(AcousticModelTest, PerFrameHeadScoresAdvancingByTheNextTokensSimilarity) 
   EXPECT_EQ((*plain)->AdvanceLogits(enc, batch.mask, mel, mel_mask).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_P(AcousticModelTest, PerFrameHeadMelContextAndScoreWeightInit) {
+TEST_P(AcousticModelTest, PerFrameHeadScoreWeightInit) {
   torch::manual_seed(4);
   AcousticModelOptions options = Options();
   options.policy.per_frame = true;
-  options.policy.frame_mel_kernel = 3;
   options.policy.alignment_score_weight_init = 0.5;
-  options.policy.score_kernel = 3;
   auto model = AcousticModel::Create(options);
   ASSERT_TRUE(model.ok()) << model.status();
   (*model)->eval();
   const auto params = (*model)->named_parameters();
-  ASSERT_TRUE(params.contains("policy.frame_mel_conv.weight"));
-  EXPECT_FALSE(params.contains("policy.frame_mel_in.weight"));
-  EXPECT_EQ(params["policy.frame_mel_conv.weight"].sizes(), (std::vector<int64_t>{options.policy.attention_dim, 80, 3}));
-  ASSERT_EQ(params["policy.frame_similarity_weight"].sizes(), (std::vector<int64_t>{3}));
-  EXPECT_EQ(params["policy.frame_similarity_weight"][0].item<double>(), 0.0);
-  EXPECT_EQ(params["policy.frame_similarity_weight"][1].item<double>(), 0.5);
-  EXPECT_EQ(params["policy.frame_similarity_weight"][2].item<double>(), 0.0);
+  ASSERT_EQ(params["policy.frame_similarity_weight"].sizes(), (std::vector<int64_t>{1}));
+  EXPECT_EQ(params["policy.frame_similarity_weight"][0].item<double>(), 0.5);
   auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
   auto a = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
   ASSERT_TRUE(a.ok()) << a.status();
-  // Each frame's view spans its neighbours: changing frame 8 of utterance 0 moves frames 7..9 only.
-  torch::Tensor moved = mel.clone();
-  moved[0][8] += 3.0;
-  auto b = (*model)->AdvanceLogits(enc, batch.mask, moved, mel_mask);
-  ASSERT_TRUE(b.ok());
-  const torch::Tensor change = (*b - *a)[0].slice(1, 0, 6).abs().amax(1);  // [T]
-  for (int64_t t = 0; t < 20; ++t) {
-    if (t >= 7 && t <= 9) {
-      EXPECT_GT(change[t].item<double>(), 1e-4) << t;
-    } else {
-      EXPECT_LT(change[t].item<double>(), 1e-6) << t;
-    }
-  }
-  // Padding never leaks into real frames: utterance 2 has 6 real frames.
-  moved = mel.clone();
-  moved[2].slice(0, 6) = 100.0;
-  auto c = (*model)->AdvanceLogits(enc, batch.mask, moved, mel_mask);
-  ASSERT_TRUE(c.ok());
-  EXPECT_LT(((*c)[2].slice(0, 0, 6) - (*a)[2].slice(0, 0, 6)).abs().max().item<double>(), 1e-5);
-  // The score feature starts at the configured centre weight, then weighs frames t - 1 .. t + 1.
+  // The score feature starts at the configured weight.
   torch::Tensor similarity = -torch::rand({3, 20, 7}) * 5;
-  auto d = [&](int64_t b, int64_t t, int64_t n) { return (similarity[b][t][n + 1] - similarity[b][t][n]).item<double>(); };
   auto with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
   ASSERT_TRUE(with.ok());
-  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), 0.5 * d(1, 4, 2), 1e-5);
-  {
-    torch::NoGradGuard no_grad;
-    params["policy.frame_similarity_weight"].copy_(torch::tensor({0.2, 0.5, 0.3}));
-  }
-  with = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask, similarity);
-  ASSERT_TRUE(with.ok());
-  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), 0.2 * d(1, 3, 2) + 0.5 * d(1, 4, 2) + 0.3 * d(1, 5, 2), 1e-5);
-  // Utterance 2 has 6 real frames: frame 5's view of frame 6 is padding, which counts as 0.
-  EXPECT_NEAR(((*with)[2][5][1] - (*a)[2][5][1]).item<double>(), 0.2 * d(2, 4, 1) + 0.5 * d(2, 5, 1), 1e-5);
-  options.policy.score_kernel = 2;
-  EXPECT_EQ(AcousticModel::Create(options).status().message(),
-            "DurationPolicyOptions.score_kernel must be odd and >= 1, got 2");
-  options.policy.score_kernel = 1;
-  options.policy.frame_mel_kernel = 4;
-  EXPECT_EQ(AcousticModel::Create(options).status().message(),
-            "DurationPolicyOptions.frame_mel_kernel must be odd and >= 1, got 4");
+  EXPECT_NEAR(((*with)[1][4][2] - (*a)[1][4][2]).item<double>(), 0.5 * (similarity[1][4][3] - similarity[1][4][2]).item<double>(),
+              1e-5);
 }
 
 // An observed value-to-go is used unclamped (its values are far below the log-attention's -50
@@ -220,67 +178,6 @@ TEST_P(AcousticModelTest, PerFrameHeadObservesAValueToGoUnclamped) {
   EXPECT_NEAR(added[0][7][1].item<double>(), (value[0][7][2] - value[0][7][1]).item<double>(), 1e-3);
   EXPECT_NEAR(added[1][4][2].item<double>(), 0.0, 1e-6);
   EXPECT_NEAR(added[1][6][2].item<double>(), 50.0, 1e-4);
-}
-
-TEST_P(AcousticModelTest, ExpectedPositionsFollowThePredictorsDurations) {
-  torch::manual_seed(6);
-  AcousticModelOptions options = Options();
-  options.use_predictor = true;
-  options.policy.per_frame = true;
-  options.policy.lag_from_predictor = true;
-  auto model = AcousticModel::Create(options);
-  ASSERT_TRUE(model.ok()) << model.status();
-  (*model)->train();  // dropout must not reach the positions
-  auto [batch, enc, mel, mel_mask] = FrameInputs(*model);
-  const torch::Tensor frames = mel_mask.sum(1);
-  // The untrained predictor's durations, recomputed here: scaled to T_b, frame t sits at
-  // k + (t + 0.5 - start_k) / d_k inside the token k whose span holds t + 0.5.
-  auto curved = (*model)->ExpectedPositions(enc, batch.mask, frames, 20);
-  ASSERT_TRUE(curved.ok()) << curved.status();
-  for (const auto& child : (*model)->named_children()) {  // the predictor is back in training mode
-    EXPECT_TRUE(child.value()->is_training()) << child.key();
-  }
-  (*model)->eval();
-  auto log_d = (*model)->PredictLogDurations(enc, batch.mask);
-  (*model)->train();
-  ASSERT_TRUE(log_d.ok());
-  for (int64_t b = 0; b < 3; ++b) {
-    const int64_t n_b = batch.mask[b].sum().item<int64_t>(), t_b = frames[b].item<int64_t>();
-    std::vector<double> d;
-    double sum = 0;
-    for (int64_t k = 0; k < n_b; ++k) {
-      d.push_back(std::max(std::exp((*log_d)[b][k].item<double>()) - 1, 1e-2));
-      sum += d.back();
-    }
-    for (double& x : d) x *= t_b / sum;
-    for (int64_t t = 0; t < t_b; ++t) {
-      double start = 0;
-      int64_t k = 0;
-      while (k < n_b - 1 && start + d[k] <= t + 0.5) start += d[k++];
-      const double expected = k + std::min(1.0, (t + 0.5 - start) / d[k]);
-      EXPECT_NEAR((*curved)[b][t].item<double>(), expected, 1e-3) << b << " " << t;
-    }
-  }
-  // Equal predicted durations give the straight diagonal (t + 0.5) N_b / T_b.
-  {
-    torch::NoGradGuard no_grad;
-    auto params = (*model)->named_parameters();
-    params["predictor.out.weight"].zero_();
-    params["predictor.out.bias"].fill_(std::log(1.0 + 3.0));
-  }
-  auto straight = (*model)->ExpectedPositions(enc, batch.mask, frames, 20);
-  ASSERT_TRUE(straight.ok()) << straight.status();
-  for (int64_t b = 0; b < 3; ++b) {
-    const double n_b = batch.mask[b].sum().item<double>(), t_b = frames[b].item<double>();
-    for (int64_t t = 0; t < t_b; ++t) EXPECT_NEAR((*straight)[b][t].item<double>(), (t + 0.5) * n_b / t_b, 1e-4) << b << " " << t;
-  }
-  // With the lag from the predictor, the last column's logit is that diagonal's lag (weight 1, bias 0).
-  auto logits = (*model)->AdvanceLogits(enc, batch.mask, mel, mel_mask);
-  ASSERT_TRUE(logits.ok()) << logits.status();
-  EXPECT_NEAR((*logits)[0][9][6].item<double>(), (9 + 0.5) * 7 / 20.0 - 6.5, 1e-4);
-  options.use_predictor = false;
-  EXPECT_EQ(AcousticModel::Create(options).status().message(),
-            "AcousticModelOptions: policy.lag_from_predictor needs use_predictor");
 }
 
 TEST_P(AcousticModelTest, TrainingStepReducesMelLoss) {

@@ -67,31 +67,6 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
                                              const torch::Tensor& mel_lengths, double blank_logprob = -1.0);
 
-// ForwardSumLoss in which some tokens may take no frame: the same blank (log-probability
-// blank_logprob, renormalized with the tokens) and CTC lattice, except that a token marked in
-// optional_tokens (bool [B, N]) may be left out of the label sequence, so that the sum runs over the
-// frame labellings that collapse (repeats merged, blanks dropped) to the tokens in order with some
-// optional ones left out (never two in a row). Word separators marked optional take the frames of a
-// pause where there is one and none where the words run on. With no token optional it equals
-// ForwardSumLoss. Divided by the text length and averaged over the batch; an utterance with no
-// complete path contributes 0 (and no gradient). Computed in double on the host by the
-// forward-backward algorithm (hand-written: LibTorch's ctc_loss has no optional labels). Fails
-// (InvalidArgument) on inconsistent shapes or lengths.
-absl::StatusOr<torch::Tensor> SkippingForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
-                                                     const torch::Tensor& mel_lengths, const torch::Tensor& optional_tokens,
-                                                     double blank_logprob = -1.0);
-
-// Monotonic alignment search in which the tokens marked in optional_tokens (bool [B, N]) may get
-// no frame: the most likely monotonic path (summed log_attention) that gives every other token >= 1
-// frame, steps by 0 or 1 token or by 2 over one optional token; the hard alignment for
-// SkippingForwardSumLoss, as MonotonicAlignmentSearch is for ForwardSumLoss. Durations [B, N] int64 on log_attention's device (0 at skipped and
-// padded tokens). On the host (hand-written, like MasHost: no library has this search). Fails
-// (InvalidArgument) on inconsistent shapes, or an utterance whose required tokens outnumber its frames.
-absl::StatusOr<torch::Tensor> SkippingMonotonicAlignmentSearch(const torch::Tensor& log_attention,
-                                                               const torch::Tensor& text_lengths,
-                                                               const torch::Tensor& mel_lengths,
-                                                               const torch::Tensor& optional_tokens);
-
 // The binarization loss (Badlani et al. 2021, "One TTS Alignment To Rule Them All"): minus the mean,
 // over each utterance's real frames, of log_attention [B, T, N] at the token a hard alignment gives
 // the frame, averaged over the batch. It pulls the soft alignment towards the hard one the model

@@ -17,13 +17,6 @@ absl::Status DurationPolicyOptions::Validate() const {
   if ((observe_mel || per_frame) && (n_mels < 1 || attention_dim < 1)) {
     return absl::InvalidArgumentError("DurationPolicyOptions: observe_mel and per_frame need n_mels and attention_dim >= 1");
   }
-  if (score_kernel < 1 || score_kernel % 2 == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("DurationPolicyOptions.score_kernel must be odd and >= 1, got ", score_kernel));
-  }
-  if (frame_mel_kernel < 1 || frame_mel_kernel % 2 == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("DurationPolicyOptions.frame_mel_kernel must be odd and >= 1, got ", frame_mel_kernel));
-  }
   if (!std::isfinite(alignment_score_weight_init)) {
     return absl::InvalidArgumentError("DurationPolicyOptions.alignment_score_weight_init must be finite");
   }
@@ -47,34 +40,21 @@ DurationPolicyImpl::DurationPolicyImpl(const DurationPolicyOptions& options) : o
     // every advance logit; its gradient would be rounding noise that Adam turns into steps.
     frame_query_ = register_module(
         "frame_query", torch::nn::Linear(torch::nn::LinearOptions(options.input_dim, options.attention_dim).bias(false)));
-    if (options.frame_mel_kernel > 1) {
-      const int64_t k = options.frame_mel_kernel;
-      frame_mel_conv_ = register_module(
-          "frame_mel_conv",
-          torch::nn::Conv1d(torch::nn::Conv1dOptions(options.n_mels, options.attention_dim, k).padding(k / 2)));
-    } else {
-      frame_mel_in_ = register_module("frame_mel_in", torch::nn::Linear(options.n_mels, options.attention_dim));
-    }
+    frame_mel_in_ = register_module("frame_mel_in", torch::nn::Linear(options.n_mels, options.attention_dim));
     frame_mel_key_ = register_module("frame_mel_key", torch::nn::Linear(options.attention_dim, options.attention_dim));
     frame_bias_ = register_parameter("frame_bias", torch::zeros({1}));
     frame_lag_weight_ = register_parameter("frame_lag_weight", torch::ones({1}));
-    torch::Tensor v = torch::zeros({options.score_kernel});
-    v[options.score_kernel / 2] = options.alignment_score_weight_init;
+    torch::Tensor v = torch::zeros({1});
+    v[0] = options.alignment_score_weight_init;
     frame_similarity_weight_ = register_parameter("frame_similarity_weight", v);
   }
 }
 
 torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask,
                                                 const torch::Tensor& mel, const torch::Tensor& mel_mask,
-                                                const torch::Tensor& similarity, const torch::Tensor& expected_position) {
+                                                const torch::Tensor& similarity) {
   TORCH_CHECK(options_.per_frame, "DurationPolicy::AdvanceLogits needs options.per_frame");
-  torch::Tensor mel_view;  // [B, T, A]
-  if (frame_mel_conv_) {
-    // Padded frames are zeroed so that they do not leak into the last real frames' view.
-    mel_view = frame_mel_conv_(ApplyMask(mel, mel_mask).transpose(1, 2)).transpose(1, 2);
-  } else {
-    mel_view = ApplyLinear(frame_mel_in_, mel);
-  }
+  torch::Tensor mel_view = ApplyLinear(frame_mel_in_, mel);                 // [B, T, A]
   torch::Tensor keys = ApplyLinear(frame_mel_key_, torch::relu(mel_view));  // [B, T, A]
   torch::Tensor q = ApplyLinear(frame_query_, encodings);                                         // [B, N, A]
   // In float from here on: under bf16 autocast the matmul returns bf16, which cannot hold the lag's
@@ -87,9 +67,7 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
   const torch::Tensor t_len = mel_mask.sum(1).to(sim.scalar_type()).clamp_min(1).view({-1, 1, 1});  // [B, 1, 1]
   const torch::Tensor t = torch::arange(mel.size(1), sim.options()).view({1, -1, 1}) + 0.5;
   const torch::Tensor n = torch::arange(encodings.size(1), sim.options()).view({1, 1, -1}) + 0.5;
-  const torch::Tensor lag = expected_position.defined()
-                                ? expected_position.detach().to(sim.scalar_type()).unsqueeze(2) - n
-                                : t * n_len / t_len - n;  // [B, T, N]
+  const torch::Tensor lag = t * n_len / t_len - n;  // [B, T, N]
   torch::Tensor logits = gain_of_advancing(sim) + frame_lag_weight_ * lag + frame_bias_;
   if (similarity.defined()) {
     torch::Tensor diff;  // [B, T, N]
@@ -101,15 +79,7 @@ torch::Tensor DurationPolicyImpl::AdvanceLogits(const torch::Tensor& encodings, 
       x = torch::where(torch::isfinite(x), x, torch::zeros_like(x)).clamp(-50.0, 0.0);  // padded tokens are -inf
       diff = gain_of_advancing(x);
     }
-    if (options_.score_kernel == 1) {
-      logits = logits + frame_similarity_weight_ * diff;
-    } else {
-      // Each token column is convolved along time; padded frames contribute zeros.
-      const int64_t b = diff.size(0), t_max = diff.size(1), n_max = diff.size(2), k = options_.score_kernel;
-      diff = ApplyMask(diff, mel_mask).permute({0, 2, 1}).reshape({b * n_max, 1, t_max});
-      torch::Tensor seen = F::conv1d(diff, frame_similarity_weight_.view({1, 1, k}), F::Conv1dFuncOptions().padding(k / 2));
-      logits = logits + seen.view({b, n_max, t_max}).permute({0, 2, 1});
-    }
+    logits = logits + frame_similarity_weight_ * diff;
   }
   return logits;
 }

@@ -32,22 +32,6 @@ struct DurationPolicyOptions {
   // training config like observe_alignment_score): it is used unclamped, and its gains are limited to
   // +-50 (0 where it is -inf, i.e. where the walk's decision is forced).
   bool observe_value_to_go = false;
-  // Frames the per-frame head's mel view spans (odd): 1 projects each frame on its own; larger
-  // values use a 1-D convolution over that many neighbouring frames, as the aligner's mel encoder.
-  int64_t frame_mel_kernel = 1;
-  // Frames the observed score feature spans (odd): 1 weighs frame t's score difference alone (v); larger
-  // values weigh the differences at frames t - k/2 .. t + k/2 with a learned kernel (centre tap
-  // initialised to alignment_score_weight_init, the others to 0), so the walk can see where the
-  // score is heading.
-  int64_t score_kernel = 1;
-  // The walk the method itself uses (validation, evaluation) is the policy's most likely one instead
-  // of its greedy one (set from the training config, like observe_alignment_score).
-  bool most_likely_walk = false;
-  // The lag input measures how far the walk is behind the duration predictor's expected position
-  // (its text-only durations scaled to the utterance's length, AcousticModel::ExpectedPositions)
-  // instead of behind the straight diagonal, so that long tokens such as pauses do not pull the walk
-  // on. Needs the predictor.
-  bool lag_from_predictor = false;
 
   absl::Status Validate() const;
 };
@@ -72,18 +56,14 @@ class DurationPolicyImpl : public torch::nn::Module {
   // aligner's log-attention; when given, v * (similarity(t, n + 1) - similarity(t, n)) is added,
   // with v learned from options.alignment_score_weight_init (the actor observes the mel through that feature extractor).
   // With options.observe_value_to_go the similarity is a value-to-go and v times its gain is added.
-  // expected_position [B, T] (optional): the fractional token index each frame is expected at; when
-  // given, lag(t, n) = expected_position(t) - (n + 0.5) (the straight diagonal is (t + 0.5) N_b / T_b).
   torch::Tensor AdvanceLogits(const torch::Tensor& encodings, const torch::Tensor& token_mask, const torch::Tensor& mel,
-                              const torch::Tensor& mel_mask, const torch::Tensor& similarity = {},
-                              const torch::Tensor& expected_position = {});
+                              const torch::Tensor& mel_mask, const torch::Tensor& similarity = {});
   const DurationPolicyOptions& options() const { return options_; }
 
  private:
   DurationPolicyOptions options_;
   torch::nn::Linear frame_query_{nullptr}, frame_mel_in_{nullptr}, frame_mel_key_{nullptr};
-  torch::nn::Conv1d frame_mel_conv_{nullptr};  // frame_mel_kernel > 1, instead of frame_mel_in_
-  torch::Tensor frame_bias_, frame_lag_weight_, frame_similarity_weight_;  // the last: [score_kernel]
+  torch::Tensor frame_bias_, frame_lag_weight_, frame_similarity_weight_;  // the last: [1]
   torch::nn::Linear hidden_{nullptr}, out_{nullptr};
   torch::nn::Linear query_{nullptr}, mel_in_{nullptr}, mel_key_{nullptr}, context_{nullptr};
 };

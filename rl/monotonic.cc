@@ -36,9 +36,9 @@ struct HostLengths {
   torch::Tensor tokens, frames;
 };
 
-// The checks SampleMonotonicPaths, MostLikelyMonotonicPaths and SoftValueToGo share: `x` (called
-// `x_name` in the messages, which start with `fn`) is a floating-point [B, T, N] tensor, and every
-// utterance has 1 <= tokens <= frames within N x T.
+// The checks SampleMonotonicPaths and SoftValueToGo share: `x` (called `x_name` in the messages,
+// which start with `fn`) is a floating-point [B, T, N] tensor, and every utterance has
+// 1 <= tokens <= frames within N x T.
 absl::StatusOr<HostLengths> CheckLengths(absl::string_view fn, absl::string_view x_name, const torch::Tensor& x,
                                          const torch::Tensor& token_lengths, const torch::Tensor& frame_lengths) {
   if (!x.defined() || x.dim() != 3 || !x.is_floating_point()) {
@@ -125,65 +125,6 @@ absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("SampleMonotonicPaths: ", e.what_without_backtrace()));
   }
-}
-
-absl::StatusOr<MonotonicPaths> MostLikelyMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
-                                                        const torch::Tensor& frame_lengths) {
-  const absl::StatusOr<HostLengths> lengths =
-      CheckLengths("MostLikelyMonotonicPaths", "advance_logits", advance_logits, token_lengths, frame_lengths);
-  if (!lengths.ok()) return lengths.status();
-  const int64_t B = advance_logits.size(0), T = advance_logits.size(1), N = advance_logits.size(2);
-  // The search only chooses each frame's decision; SampleMonotonicPaths then replays them with
-  // uniforms that force them (-1: advance whatever the probability, 2: stay), so both functions
-  // build paths the same way.
-  std::vector<float> u(static_cast<size_t>(B * T), 2.0f);
-  try {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor logits = advance_logits.detach().to(torch::kCPU, torch::kDouble).contiguous();
-    const torch::Tensor& nl = lengths->tokens;
-    const torch::Tensor& tl = lengths->frames;
-    const double* a = logits.data_ptr<double>();
-    const double kNone = -std::numeric_limits<double>::infinity();
-    std::vector<double> score, next;
-    std::vector<uint8_t> came_by_advance;  // [t_b, n_b]
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t n_b = nl.data_ptr<int64_t>()[b], t_b = tl.data_ptr<int64_t>()[b];
-      score.assign(n_b, kNone);
-      score[0] = 0.0;
-      came_by_advance.assign(static_cast<size_t>(t_b * n_b), 0);
-      for (int64_t t = 1; t < t_b; ++t) {
-        next.assign(n_b, kNone);
-        const double* row = a + (b * T + t) * N;
-        for (int64_t j = 0; j < n_b; ++j) {  // the token before frame t's decision
-          if (score[j] == kNone) continue;
-          const bool last = j == n_b - 1, must_advance = !last && t_b - t == n_b - 1 - j;
-          // log sigmoid(x) and log sigmoid(-x), computed stably.
-          const double x = row[j];
-          const double log_advance = -std::log1p(std::exp(-std::abs(x))) + std::min(x, 0.0);
-          const double log_stay = log_advance - x;
-          if (!must_advance) {
-            const double v = score[j] + (last ? 0.0 : log_stay);
-            if (v > next[j]) next[j] = v, came_by_advance[t * n_b + j] = 0;
-          }
-          if (!last) {
-            const double v = score[j] + (must_advance ? 0.0 : log_advance);
-            if (v > next[j + 1]) next[j + 1] = v, came_by_advance[t * n_b + j + 1] = 1;
-          }
-        }
-        score.swap(next);
-      }
-      for (int64_t t = t_b - 1, j = n_b - 1; t >= 1; --t) {
-        if (came_by_advance[t * n_b + j]) {
-          u[b * T + t] = -1.0f;
-          --j;
-        }
-      }
-    }
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("MostLikelyMonotonicPaths: ", e.what_without_backtrace()));
-  }
-  const torch::Tensor uniforms = torch::from_blob(u.data(), {1, B, T}, torch::kFloat).clone();
-  return SampleMonotonicPaths(advance_logits, token_lengths, frame_lengths, uniforms);
 }
 
 absl::StatusOr<torch::Tensor> MonotonicLogProb(const torch::Tensor& advance_logits, const MonotonicPaths& paths) {

@@ -35,14 +35,6 @@ struct MonotonicPaths {
 absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
                                                     const torch::Tensor& frame_lengths, const torch::Tensor& uniforms);
 
-// The most likely path of each utterance under the policy ([1, B, ...]): the monotonic path that
-// maximizes the summed log-probability of its free decisions (forced decisions count 0), found by
-// dynamic programming over (frame, token) on the host in O(T_b N_b) per utterance. Unlike the
-// greedy path, one unlikely decision can be taken when it leads to likelier ones later. Same
-// arguments and errors as SampleMonotonicPaths, without the uniforms.
-absl::StatusOr<MonotonicPaths> MostLikelyMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
-                                                        const torch::Tensor& frame_lengths);
-
 // log pi of each free decision of `paths` [S, B, T] (0 elsewhere), differentiable with respect to
 // advance_logits [B, T, N].
 absl::StatusOr<torch::Tensor> MonotonicLogProb(const torch::Tensor& advance_logits, const MonotonicPaths& paths);

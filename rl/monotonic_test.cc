@@ -59,51 +59,6 @@ TEST(SampleMonotonicPathsTest, GreedyFollowsTheSignOfTheLogits) {
   EXPECT_EQ(Row(lazy->durations, 0, 0, 3), (std::vector<int64_t>{4, 1, 1}));
 }
 
-TEST(MostLikelyMonotonicPathsTest, TakesAnUnlikelyDecisionWhenLaterOnesPayForIt) {
-  // 3 tokens, 5 frames. Greedy advances at frame 1 (p = 0.55), then stays at frame 2 (logit -0.01)
-  // and advances at frame 3: log p = log s(0.2) + log s(0.01) + log s(6) = -1.289. Staying at
-  // frame 1 and advancing at frames 2 and 3 scores log s(-0.2) + 2 log s(6) = -0.803: the most
-  // likely path.
-  torch::Tensor logits = torch::zeros({1, 5, 3});
-  logits[0][1][0] = 0.2;
-  logits[0][2][0] = 6.0;
-  logits[0][2][1] = -0.01;
-  logits[0][3][1] = 6.0;
-  const torch::Tensor nl = torch::tensor({3}, torch::kLong), tl = torch::tensor({5}, torch::kLong);
-  auto greedy = SampleMonotonicPaths(logits, nl, tl, torch::full({1, 1, 5}, 0.5f));
-  auto best = MostLikelyMonotonicPaths(logits, nl, tl);
-  ASSERT_TRUE(greedy.ok() && best.ok()) << best.status();
-  EXPECT_EQ(Row(greedy->durations, 0, 0, 3), (std::vector<int64_t>{1, 2, 2}));
-  EXPECT_EQ(Row(best->durations, 0, 0, 3), (std::vector<int64_t>{2, 1, 2}));
-  auto lp_greedy = MonotonicLogProb(logits, *greedy), lp_best = MonotonicLogProb(logits, *best);
-  ASSERT_TRUE(lp_greedy.ok() && lp_best.ok());
-  auto ls = [](double x) { return -std::log1p(std::exp(-x)); };
-  EXPECT_NEAR(lp_greedy->sum().item<double>(), ls(0.2) + ls(0.01) + ls(6.0), 1e-5);
-  EXPECT_NEAR(lp_best->sum().item<double>(), ls(-0.2) + 2 * ls(6.0), 1e-5);
-}
-
-TEST(MostLikelyMonotonicPathsTest, NoSampledPathIsLikelier) {
-  // Small utterances have few paths (C(T - 1, N - 1)); 3000 samples visit all of them, so the most
-  // likely path's log-probability must equal the best sampled one.
-  torch::manual_seed(11);
-  const int64_t S = 3000, B = 3, T = 8, N = 4;
-  torch::Tensor logits = torch::randn({B, T, N}) * 1.5;
-  torch::Tensor nl = torch::tensor({4, 3, 1}, torch::kLong), tl = torch::tensor({8, 6, 3}, torch::kLong);
-  auto best = MostLikelyMonotonicPaths(logits, nl, tl);
-  auto sampled = SampleMonotonicPaths(logits, nl, tl, torch::rand({S, B, T}));
-  ASSERT_TRUE(best.ok() && sampled.ok()) << best.status();
-  auto lp_best = MonotonicLogProb(logits, *best);
-  auto lp_sampled = MonotonicLogProb(logits, *sampled);
-  ASSERT_TRUE(lp_best.ok() && lp_sampled.ok());
-  const torch::Tensor per_path = lp_sampled->sum(2);  // [S, B]
-  for (int64_t b = 0; b < B; ++b) {
-    EXPECT_NEAR(lp_best->sum(2)[0][b].item<double>(), per_path.select(1, b).max().item<double>(), 1e-4) << b;
-    EXPECT_EQ(best->durations[0][b].sum().item<int64_t>(), tl[b].item<int64_t>());
-  }
-  EXPECT_EQ(MostLikelyMonotonicPaths(logits, torch::tensor({5, 3, 1}, torch::kLong), tl).status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
 TEST(MonotonicLogProbTest, ProbabilitiesOfSampledPathsMatchTheirFrequencies) {
   // N = 3 tokens over T = 5 frames: 6 possible paths. The frequencies of 40000 samples must match
   // exp(sum of the decisions' log-probabilities), and those probabilities must sum to one.

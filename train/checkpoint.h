@@ -69,7 +69,7 @@ absl::Status WriteCheckpoint(const Checkpoint& checkpoint, const std::string& pa
 
 // Reads, checks and parses a checkpoint (DecodeCheckpoint): fails (DataLoss) naming the path and
 // what is wrong for a truncated, bit-flipped or unparsable file or an invalid tensor or config,
-// (FailedPrecondition) for another format version.
+// (FailedPrecondition) for another format version or a config with a retired option.
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
 
 // DIR/ckpt-<step, 8 digits>.pb.

@@ -117,6 +117,9 @@ absl::Status ValidateCheckpoint(const Checkpoint& c) {
     }
   }
   if (c.has_config()) {
+    if (absl::Status s = RefuseRetiredOptions(c.config()); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint config: ", s.message()));
+    }
     if (absl::Status s = ValidateTrainConfig(c.config()); !s.ok()) {
       return DataLoss(absl::StrCat("checkpoint config: ", s.message()));
     }

@@ -34,7 +34,8 @@ absl::Status ValidateTensorProto(const TensorProto& proto);
 // (FailedPrecondition for another one), every tensor (model tensors, trainer state, both moments
 // of every optimizer entry) as ValidateTensorProto, non-empty unique tensor and optimizer names,
 // non-negative step, data position, n_mels, K and world size, and the config when one is present
-// (ValidateTrainConfig). Fails (DataLoss unless said otherwise) naming what is wrong.
+// (FailedPrecondition for a retired option, RefuseRetiredOptions; then ValidateTrainConfig). Fails
+// (DataLoss unless said otherwise) naming what is wrong.
 absl::Status ValidateCheckpoint(const Checkpoint& checkpoint);
 
 // The file contents for `checkpoint`: the integrity header followed by the serialized message (any

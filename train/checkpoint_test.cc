@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "records/file_util.h"
 
@@ -298,6 +299,27 @@ TEST(CheckpointTest, InvalidContentsAreNamed) {
   c = good;
   c.set_step(-1);
   EXPECT_EQ(error(c), "c.pb: checkpoint step -1 is negative");
+}
+
+// A checkpoint written before an option was retired (its field number now reserved) holds it as an
+// unknown field of its config; reading it fails naming the option (train::RefuseRetiredOptions).
+TEST(CheckpointTest, ConfigsWithARetiredOptionAreRefused) {
+  const std::string dir = TempDir("ckpt_retired");
+  Checkpoint c = FullCheckpoint();
+  c.mutable_config()->GetReflection()->MutableUnknownFields(c.mutable_config())->AddVarint(21, 1);
+  ASSERT_TRUE(WriteCheckpoint(c, dir + "/a.pb").ok());
+  absl::StatusOr<Checkpoint> read = ReadCheckpoint(dir + "/a.pb");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(read.status().message(),
+            dir + "/a.pb: checkpoint config: TrainConfig: optional_word_separators was retired (measured and not "
+                  "adopted, docs/RESULTS.md round 7); the last commit with it is 7a71848");
+  c = FullCheckpoint();
+  RlConfig* rl = c.mutable_config()->mutable_rl();
+  rl->GetReflection()->MutableUnknownFields(rl)->AddVarint(19, 1);
+  ASSERT_TRUE(WriteCheckpoint(c, dir + "/b.pb").ok());
+  EXPECT_EQ(ReadCheckpoint(dir + "/b.pb").status().message(),
+            dir + "/b.pb: checkpoint config: TrainConfig: rl.actor_detaches_encoder was retired (measured and not "
+                  "adopted, docs/RESULTS.md round 8); the last commit with it is 7a71848");
 }
 
 // A write that runs out of space (RLIMIT_FSIZE in a forked child, the same EFBIG path as a full

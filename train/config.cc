@@ -1,17 +1,22 @@
 #include "train/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "records/file_util.h"
 
 namespace lightspeech::train {
@@ -154,15 +159,128 @@ std::string Difference(const pb::Message& a, const pb::Message& b, const std::st
 
 absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(absl::StrCat("TrainConfig: ", what)); }
 
+// Options measured and not adopted, removed after commit 7a71848 (issue 25). Their field numbers
+// (and MOST_LIKELY's enum value) are reserved in train/train_config.proto.
+struct RetiredOption {
+  const char* path;  // as in --set: "optional_word_separators", "rl.actor_mel_kernel"
+  int number;        // the field's number in its message
+  const char* round;  // where docs/RESULTS.md measured it
+};
+constexpr RetiredOption kRetiredOptions[] = {
+    {"optional_word_separators", 21, "round 7"},
+    {"rl.actor_mel_kernel", 15, "round 4"},
+    {"rl.alignment_score_kernel", 16, "round 4"},
+    {"rl.lag_from_predictor", 17, "round 4"},
+    {"rl.actor_detaches_encoder", 19, "round 8"},
+};
+constexpr int kRetiredMostLikely = 3;  // RlConfig.DecoderDurations MOST_LIKELY, docs/RESULTS.md round 4
+constexpr char kLastCommitWithRetiredOptions[] = "7a71848";
+
+absl::Status RetiredError(absl::string_view what, absl::string_view round) {
+  return Invalid(absl::StrCat(what, " was retired (measured and not adopted, docs/RESULTS.md ", round,
+                              "); the last commit with it is ", kLastCommitWithRetiredOptions));
+}
+
+absl::Status RetiredMostLikely() { return RetiredError("rl.decoder_durations MOST_LIKELY", "round 4"); }
+
+const RetiredOption* FindRetired(absl::string_view path) {
+  for (const RetiredOption& r : kRetiredOptions) {
+    if (path == r.path) return &r;
+  }
+  return nullptr;
+}
+
+// The text parser skips a reserved field name without a word (protobuf 3.21), so the text is
+// scanned for the retired options first. Returns "LINE:COLUMN: " and the refusal (1-based), or ""
+// when the text sets none. Syntax errors are left to the parser.
+class IgnoreErrors : public pb::io::ErrorCollector {
+ public:
+  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {}
+};
+
+std::string RetiredOptionInText(const std::string& text) {
+  struct Token {
+    pb::io::Tokenizer::TokenType type;
+    std::string text;
+    int line, column;
+  };
+  std::vector<Token> tokens;
+  {
+    pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
+    IgnoreErrors errors;
+    pb::io::Tokenizer tokenizer(&input, &errors);
+    tokenizer.set_comment_style(pb::io::Tokenizer::SH_COMMENT_STYLE);
+    while (tokenizer.Next()) {
+      const pb::io::Tokenizer::Token& t = tokenizer.current();
+      tokens.push_back({t.type, t.text, t.line, t.column});
+    }
+  }
+  auto is = [&](size_t i, absl::string_view symbol) { return i < tokens.size() && tokens[i].text == symbol; };
+  auto is_identifier = [&](size_t i) { return i < tokens.size() && tokens[i].type == pb::io::Tokenizer::TYPE_IDENTIFIER; };
+  std::vector<std::string> scope;  // the enclosing message fields
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (is(i, "{") || is(i, "<")) {
+      std::string field;
+      if (i >= 1 && is_identifier(i - 1)) {
+        field = tokens[i - 1].text;
+      } else if (i >= 2 && is(i - 1, ":") && is_identifier(i - 2)) {
+        field = tokens[i - 2].text;
+      }
+      scope.push_back(field);
+      continue;
+    }
+    if (is(i, "}") || is(i, ">")) {
+      if (!scope.empty()) scope.pop_back();
+      continue;
+    }
+    if (!is_identifier(i) || !(is(i + 1, ":") || is(i + 1, "{") || is(i + 1, "<"))) continue;
+    std::vector<std::string> names = scope;
+    names.push_back(tokens[i].text);
+    const std::string path = absl::StrJoin(names, ".");
+    absl::Status refusal;
+    if (const RetiredOption* r = FindRetired(path)) {
+      refusal = RetiredError(r->path, r->round);
+    } else if (path == "rl.decoder_durations" && is(i + 1, ":") && is(i + 2, "MOST_LIKELY")) {
+      refusal = RetiredMostLikely();
+    }
+    if (!refusal.ok()) return absl::StrCat(tokens[i].line + 1, ":", tokens[i].column + 1, ": ", refusal.message());
+  }
+  return "";
+}
+
 }  // namespace
 
+absl::Status RefuseRetiredOptions(const TrainConfig& config) {
+  auto unknown_numbers = [](const pb::Message& m) {
+    std::vector<int> numbers;
+    const pb::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
+    for (int i = 0; i < unknown.field_count(); ++i) numbers.push_back(unknown.field(i).number());
+    return numbers;
+  };
+  const std::vector<int> top = unknown_numbers(config), rl = unknown_numbers(config.rl());
+  for (const RetiredOption& r : kRetiredOptions) {
+    const bool in_rl = absl::StartsWith(r.path, "rl.");
+    const std::vector<int>& numbers = in_rl ? rl : top;
+    if (std::find(numbers.begin(), numbers.end(), r.number) != numbers.end()) return RetiredError(r.path, r.round);
+  }
+  if (static_cast<int>(config.rl().decoder_durations()) == kRetiredMostLikely) return RetiredMostLikely();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TrainConfig> ParseTrainConfig(absl::string_view text, const std::string& source) {
+  const std::string input(text);
+  if (const std::string retired = RetiredOptionInText(input); !retired.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", retired));
+  }
   pb::TextFormat::Parser parser;
   FirstErrorCollector errors;
   parser.RecordErrorsTo(&errors);
   TrainConfig config;
-  if (!parser.ParseFromString(std::string(text), &config)) {
+  if (!parser.ParseFromString(input, &config)) {
     return absl::InvalidArgumentError(absl::StrCat(source, ":", errors.error()));
+  }
+  if (absl::Status s = RefuseRetiredOptions(config); !s.ok()) {  // e.g. decoder_durations given as the number 3
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
   }
   return config;
 }
@@ -180,6 +298,15 @@ absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config) {
   }
   const std::string path(absl::StripAsciiWhitespace(assignment.substr(0, eq)));
   const absl::string_view value = assignment.substr(eq + 1);
+  absl::Status retired;
+  if (const RetiredOption* r = FindRetired(path)) {
+    retired = RetiredError(r->path, r->round);
+  } else if (path == "rl.decoder_durations" &&
+             (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(value), "MOST_LIKELY") ||
+              absl::StripAsciiWhitespace(value) == absl::StrCat(kRetiredMostLikely))) {
+    retired = RetiredMostLikely();
+  }
+  if (!retired.ok()) return absl::InvalidArgumentError(absl::StrCat("--set=", assignment, ": ", retired.message()));
   pb::Message* msg = config;
   const std::vector<std::string> parts = absl::StrSplit(path, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -211,6 +338,7 @@ absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainCo
 }
 
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
+  if (absl::Status s = RefuseRetiredOptions(c); !s.ok()) return s;
   if (c.model().preset() == ModelConfig::PRESET_UNSPECIFIED) return Invalid("model.preset must be PROTOTYPE or LIGHT");
   if (c.aligner() == TrainConfig::ALIGNER_UNSPECIFIED) return Invalid("aligner must be RL, MAS or ORACLE");
   const ModelConfig& m = c.model();
@@ -248,23 +376,8 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
       (!rl.monotonic_frame_policy() || rl.reward() != RlConfig::ALIGNMENT_SCORE)) {
     return Invalid("rl.actor_observes_alignment_score needs rl.monotonic_frame_policy and rl.reward ALIGNMENT_SCORE");
   }
-  auto odd_or_unset = [](int32_t k) { return k == 0 || (k > 0 && k % 2 == 1); };
-  if (!odd_or_unset(rl.actor_mel_kernel())) return Invalid("rl.actor_mel_kernel must be odd (0: 1)");
-  if (!odd_or_unset(rl.alignment_score_kernel())) return Invalid("rl.alignment_score_kernel must be odd (0: 1)");
-  // Options the other actors would ignore are refused rather than silently dropped.
-  if (c.aligner() == TrainConfig::RL && rl.actor_mel_kernel() > 1 && !rl.monotonic_frame_policy()) {
-    return Invalid("rl.actor_mel_kernel needs rl.monotonic_frame_policy");
-  }
-  if (c.aligner() == TrainConfig::RL && rl.alignment_score_kernel() > 1 && !rl.actor_observes_alignment_score()) {
-    return Invalid("rl.alignment_score_kernel needs rl.actor_observes_alignment_score");
-  }
-  if (c.aligner() == TrainConfig::RL && rl.decoder_durations() == RlConfig::MOST_LIKELY && !rl.monotonic_frame_policy()) {
-    return Invalid("rl.decoder_durations MOST_LIKELY needs rl.monotonic_frame_policy");
-  }
   if (!std::isfinite(rl.alignment_score_weight_init())) return Invalid("rl.alignment_score_weight_init must be finite");
-  if (c.aligner() == TrainConfig::RL && rl.lag_from_predictor() && !(rl.monotonic_frame_policy() && m.use_predictor())) {
-    return Invalid("rl.lag_from_predictor needs rl.monotonic_frame_policy and model.use_predictor");
-  }
+  // Options the other actors would ignore are refused rather than silently dropped.
   if (c.aligner() == TrainConfig::RL && rl.actor_observes_value_to_go() && !rl.actor_observes_alignment_score()) {
     return Invalid("rl.actor_observes_value_to_go needs rl.actor_observes_alignment_score");
   }
@@ -304,10 +417,10 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   }
   if (c.binarization_weight() > 0 && c.aligner() != TrainConfig::MAS &&
       !(c.aligner() == TrainConfig::RL && rl.monotonic_frame_policy() && rl.reward() == RlConfig::ALIGNMENT_SCORE &&
-        (rl.decoder_durations() == RlConfig::GREEDY || rl.decoder_durations() == RlConfig::MOST_LIKELY))) {
+        rl.decoder_durations() == RlConfig::GREEDY)) {
     return Invalid(
         "binarization_weight needs aligner MAS, or aligner RL with rl.monotonic_frame_policy, rl.reward "
-        "ALIGNMENT_SCORE and rl.decoder_durations GREEDY or MOST_LIKELY");
+        "ALIGNMENT_SCORE and rl.decoder_durations GREEDY");
   }
   if (!(std::isfinite(c.separator_frame_penalty()) && c.separator_frame_penalty() >= 0)) {
     return Invalid("separator_frame_penalty must be finite and >= 0");
@@ -320,10 +433,6 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
   }
   if (c.separator_penalty_covers_punctuation() && !(c.separator_frame_penalty() > 0)) {
     return Invalid("separator_penalty_covers_punctuation needs separator_frame_penalty > 0");
-  }
-  if (c.optional_word_separators() && c.aligner() != TrainConfig::MAS &&
-      !(c.aligner() == TrainConfig::RL && rl.reward() == RlConfig::ALIGNMENT_SCORE)) {
-    return Invalid("optional_word_separators needs aligner MAS, or aligner RL with rl.reward ALIGNMENT_SCORE");
   }
   return absl::OkStatus();
 }

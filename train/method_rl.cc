@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "model/aligner.h"
 #include "model/length_regulator.h"
 #include "rl/baselines.h"
 #include "rl/categorical.h"
@@ -23,11 +24,9 @@
 namespace lightspeech::train::internal {
 namespace {
 
-// The per-frame actor's one deterministic walk per utterance ([1, B, ...]) from advance logits
-// [B, T, N]: its most likely walk (rl::MostLikelyMonotonicPaths) or its greedy one (advance when the
-// probability exceeds one half).
-absl::StatusOr<rl::MonotonicPaths> PolicyWalk(const torch::Tensor& logits, const Tensors& b, bool most_likely) {
-  if (most_likely) return rl::MostLikelyMonotonicPaths(logits, b.token_lengths, b.frame_lengths);
+// The per-frame actor's greedy walk per utterance ([1, B, ...]) from advance logits [B, T, N]:
+// advance when the probability exceeds one half.
+absl::StatusOr<rl::MonotonicPaths> GreedyWalk(const torch::Tensor& logits, const Tensors& b) {
   return rl::SampleMonotonicPaths(logits, b.token_lengths, b.frame_lengths,
                                   torch::full({1, logits.size(0), logits.size(1)}, 0.5f));
 }
@@ -173,7 +172,7 @@ absl::Status AddAlignerAndPredictorLosses(Context& ctx, const torch::Tensor& enc
 // or minus the frame's squared error in the decoded sample (the mel-error rewards). Credit is the
 // discounted reward-to-go over frames (credit_discount), the baseline as configured; the policy
 // loss is normalized per free decision. The decoder and predictor learn from the greedy walk's
-// durations (decoder_durations GREEDY), the most likely walk's (MOST_LIKELY) or from all samples.
+// durations (decoder_durations GREEDY) or from all samples.
 absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   const RlConfig& rc = ctx.config.rl();
   const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
@@ -186,26 +185,23 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     log_att_grad = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att_grad, b));
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att_grad, b.token_lengths, b.frame_lengths));
     log_att = HardScores(log_att_grad.detach(), b, ctx.separators);  // rewards and what the actor observes
   }
   torch::Tensor observed;
   if (rc.actor_observes_alignment_score()) {
     LS_ASSIGN_OR_RETURN(observed, ObservedScore(ctx.model, b, log_att));
   }
-  const torch::Tensor actor_enc = rc.actor_detaches_encoder() ? enc.detach() : enc;
-  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits,
-                      ctx.model->AdvanceLogits(actor_enc, b.token_mask, b.mel, b.mel_mask, observed));
+  LS_ASSIGN_OR_RETURN(torch::Tensor adv_logits, ctx.model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, observed));
   adv_logits = adv_logits.to(torch::kFloat);  // [B, T, N]
   std::vector<int64_t> real(ctx.host->frame_lengths.begin(), ctx.host->frame_lengths.end());
   std::vector<float> u = UtteranceStreamUniforms(*ctx.host, S, T, real, static_cast<uint64_t>(ctx.config.seed()), ctx.step);
   const torch::Tensor uniforms = torch::from_blob(u.data(), {S, B, T}, torch::kFloat).clone();
   LS_ASSIGN_OR_RETURN(rl::MonotonicPaths paths, rl::SampleMonotonicPaths(adv_logits.detach(), b.token_lengths, b.frame_lengths, uniforms));
-  // The walk the decoder learns from (GREEDY or MOST_LIKELY), computed only when one is used.
-  const bool most_likely = rc.decoder_durations() == RlConfig::MOST_LIKELY;
+  // The walk the decoder learns from (GREEDY), computed only when it is used.
   std::optional<rl::MonotonicPaths> decoder_walk;
-  if (rc.decoder_durations() == RlConfig::GREEDY || most_likely) {
-    LS_ASSIGN_OR_RETURN(decoder_walk, PolicyWalk(adv_logits.detach(), b, most_likely));
+  if (rc.decoder_durations() == RlConfig::GREEDY) {
+    LS_ASSIGN_OR_RETURN(decoder_walk, GreedyWalk(adv_logits.detach(), b));
   }
   LS_ASSIGN_OR_RETURN(torch::Tensor log_prob, rl::MonotonicLogProb(adv_logits, paths));   // [S, B, T]
   LS_ASSIGN_OR_RETURN(torch::Tensor entropy, rl::MonotonicEntropy(adv_logits, paths));    // [S, B, T]
@@ -235,8 +231,8 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   }
   auto greedy_rewards_fn = [&]() -> absl::StatusOr<torch::Tensor> {  // SELF_CRITICAL only
     std::optional<rl::MonotonicPaths> greedy = decoder_walk;
-    if (!greedy || most_likely) {
-      LS_ASSIGN_OR_RETURN(greedy, PolicyWalk(adv_logits.detach(), b, false));
+    if (!greedy) {
+      LS_ASSIGN_OR_RETURN(greedy, GreedyWalk(adv_logits.detach(), b));
     }
     LS_ASSIGN_OR_RETURN(torch::Tensor g, frame_rewards(*greedy, 1));
     if (gamma > 0) return rl::RewardToGo(g, frame_mask, gamma);
@@ -300,8 +296,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   const bool decode_greedy = rc.decoder_durations() == RlConfig::GREEDY;
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
-  const torch::Tensor actor_enc = rc.actor_detaches_encoder() ? enc.detach() : enc;
-  torch::Tensor logits = ctx.model->PolicyLogits(actor_enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
+  torch::Tensor logits = ctx.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
   rl::CategoricalOptions co;
   if (rc.temperature() > 0) co.temperature = rc.temperature();
   LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy policy, rl::CategoricalPolicy::Create(logits, b.token_mask, co));
@@ -319,7 +314,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   if (score_reward) {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     const torch::Tensor log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(fs_loss, AlignerLoss(ctx, log_att, b));
+    LS_ASSIGN_OR_RETURN(fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
     LS_ASSIGN_OR_RETURN(torch::Tensor fitted,
                         model::FitDurations(a.durations.reshape({S * B, N}), mask_s, tile(b.frame_lengths, S)));
     LS_ASSIGN_OR_RETURN(rewards, rl::AlignmentScoreReward(log_att.detach(), fitted.view({S, B, N})));
@@ -418,7 +413,7 @@ class MonotonicRlMethod final : public Method {
 
   absl::StatusOr<MicroBatch> Step(Context& ctx, const Tensors& b) const override { return MonotonicRlStep(ctx, b); }
 
-  // The greedy walk, or the most likely one with rl.decoder_durations MOST_LIKELY.
+  // The greedy walk.
   absl::StatusOr<torch::Tensor> Durations(model::AcousticModel& model, const Tensors& b, const torch::Tensor& enc,
                                           const Separators& separators) const override {
     torch::Tensor similarity;
@@ -430,7 +425,7 @@ class MonotonicRlMethod final : public Method {
                                    b, separators)));
     }
     LS_ASSIGN_OR_RETURN(torch::Tensor logits, model->AdvanceLogits(enc, b.token_mask, b.mel, b.mel_mask, similarity));
-    LS_ASSIGN_OR_RETURN(rl::MonotonicPaths walk, PolicyWalk(logits.to(torch::kFloat), b, model->options().policy.most_likely_walk));
+    LS_ASSIGN_OR_RETURN(rl::MonotonicPaths walk, GreedyWalk(logits.to(torch::kFloat), b));
     return walk.durations[0];
   }
 };

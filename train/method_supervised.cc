@@ -62,7 +62,7 @@ class MasMethod final : public Method {
   absl::StatusOr<MicroBatch> Step(Context& ctx, const Tensors& b) const override {
     model::AlignerOutput att = ctx.model->aligner()(b.tokens, b.token_lengths, b.mel, b.frame_lengths);
     const torch::Tensor log_att = att.log_attention.to(torch::kFloat);
-    LS_ASSIGN_OR_RETURN(torch::Tensor fs_loss, AlignerLoss(ctx, log_att, b));
+    LS_ASSIGN_OR_RETURN(torch::Tensor fs_loss, model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths));
     LS_ASSIGN_OR_RETURN(torch::Tensor durations, HardAlignment(log_att.detach(), b, ctx.separators));
     return SupervisedLosses(ctx, b, durations, fs_loss, log_att);
   }

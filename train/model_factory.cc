@@ -33,10 +33,6 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   o.policy.observe_alignment_score = o.policy.per_frame && c.rl().actor_observes_alignment_score();
   o.policy.alignment_score_weight_init = c.rl().alignment_score_weight_init();
   o.policy.observe_value_to_go = o.policy.observe_alignment_score && c.rl().actor_observes_value_to_go();
-  if (c.rl().actor_mel_kernel() > 0) o.policy.frame_mel_kernel = c.rl().actor_mel_kernel();
-  o.policy.most_likely_walk = o.policy.per_frame && c.rl().decoder_durations() == RlConfig::MOST_LIKELY;
-  o.policy.lag_from_predictor = o.policy.per_frame && c.rl().lag_from_predictor();
-  if (c.rl().alignment_score_kernel() > 0) o.policy.score_kernel = c.rl().alignment_score_kernel();
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }

@@ -27,28 +27,21 @@ const torch::Tensor& FinalMel(const model::DecoderOutput& d) { return d.mel_post
 
 absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols) {
   Separators separators;
-  if (!config.optional_word_separators() && !(config.separator_frame_penalty() > 0)) return separators;
+  if (!(config.separator_frame_penalty() > 0)) return separators;
   std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
   for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
   // The penalty is a prior: with no separator in the table it holds nothing short (or only the
-  // punctuation). Optional separators would be no option at all.
-  if (config.optional_word_separators() && std::count(is_separator.begin(), is_separator.end(), 1) == 0) {
-    return absl::InvalidArgumentError("optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
-  }
-  separators.lookup = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
-  separators.penalized = separators.lookup;
+  // punctuation), so such a table is no error.
+  separators.penalized = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
   if (config.separator_penalty_covers_punctuation() && symbols.phonemizer().empty()) {
     const std::vector<bool> words = WordSymbolMask({symbols.symbols().begin(), symbols.symbols().end()});
     std::vector<uint8_t> penalized(symbols.symbols_size(), 0);
     for (int i = 0; i < symbols.symbols_size(); ++i) penalized[i] = !words[i];
     separators.penalized = torch::tensor(penalized, torch::kUInt8).to(torch::kBool);
   }
-  separators.optional = config.optional_word_separators();
   separators.penalty = config.separator_frame_penalty();
   return separators;
 }
-
-torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b) { return MarkedTokens(sep.lookup, b); }
 
 torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
   if (!(sep.penalty > 0)) return log_att;
@@ -56,19 +49,12 @@ torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const S
 }
 
 absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {
-  const torch::Tensor scores = HardScores(log_att, b, sep);
-  if (!sep.optional) return model::MonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths);
-  return model::SkippingMonotonicAlignmentSearch(scores, b.token_lengths, b.frame_lengths, SeparatorTokens(sep, b));
+  return model::MonotonicAlignmentSearch(HardScores(log_att, b, sep), b.token_lengths, b.frame_lengths);
 }
 
 torch::Tensor MaskedMse(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
   torch::Tensor m = mask.unsqueeze(-1).to(torch::kFloat);
   return ((pred.to(torch::kFloat) - target).square() * m).sum() / (m.sum() * pred.size(2)).clamp_min(1);
-}
-
-absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b) {
-  if (!ctx.separators.optional) return model::ForwardSumLoss(log_att, b.token_lengths, b.frame_lengths);
-  return model::SkippingForwardSumLoss(log_att, b.token_lengths, b.frame_lengths, SeparatorTokens(ctx.separators, b));
 }
 
 absl::StatusOr<torch::Tensor> PredictorLoss(Context& ctx, const torch::Tensor& enc, const Tensors& b,

@@ -32,28 +32,21 @@ absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Devi
 // The decoder's final mel: after the postnet when there is one.
 const torch::Tensor& FinalMel(const model::DecoderOutput& d);
 
-// How word separators are treated (TrainConfig.optional_word_separators, separator_frame_penalty).
+// How word separators are treated in the hard alignments (TrainConfig.separator_frame_penalty).
 struct Separators {
-  torch::Tensor lookup;     // bool [symbols], true at "|" and " "; undefined when neither option is on
-  torch::Tensor penalized;  // bool [symbols], the symbols separator_frame_penalty applies to
-  bool optional = false;  // optional_word_separators
-  double penalty = 0;     // separator_frame_penalty
+  torch::Tensor penalized;  // bool [symbols], the symbols separator_frame_penalty applies to; undefined when off
+  double penalty = 0;       // separator_frame_penalty
 };
 
-// The Separators of `config` over `symbols` (on the CPU); fails (InvalidArgument) when
-// optional_word_separators is on and the table has no word separator (the penalty then holds only
-// punctuation, or nothing, short).
+// The Separators of `config` over `symbols` (on the CPU): the symbols separator_frame_penalty holds
+// short. With no separator in the table that is only the punctuation, or nothing; that is no error.
 absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols);
-
-// The tokens of batch b that are separators, bool [B, N].
-torch::Tensor SeparatorTokens(const Separators& sep, const Tensors& b);
 
 // The scores hard alignments follow: the aligner's log-attention [B, T, N], less separator_frame_penalty
 // at every frame on a separator (a prior that separators are short). Not used for the aligner's losses.
 torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep);
 
-// MAS over HardScores(log_att), or with optional word separators the search that may give them no
-// frame (model::SkippingMonotonicAlignmentSearch).
+// MAS over HardScores(log_att).
 absl::StatusOr<torch::Tensor> HardAlignment(const torch::Tensor& log_att, const Tensors& b, const Separators& sep);
 
 // Mean squared error over real frames and bins; pred and target [B, T, M], mask [B, T].
@@ -82,7 +75,7 @@ struct Context {
   Scales scale;
   int64_t step = 0;                              // the optimizer step being taken (seeds the RL samples)
   const HostBatch* host = nullptr;               // ids and lengths of the micro-batch
-  Separators separators;                         // State::separators, lookup on the device
+  Separators separators;                         // State::separators, penalized on the device
   absl::Status reduce_status = absl::OkStatus();  // the first failure of a ReduceFn call
 
   // Sums small statistics across ranks (rl::ReduceFn); records the first failure.
@@ -94,10 +87,6 @@ struct Context {
     };
   }
 };
-
-// The aligner's forward-sum loss for batch b: model::ForwardSumLoss, or with optional word
-// separators model::SkippingForwardSumLoss over the batch's separator tokens.
-absl::StatusOr<torch::Tensor> AlignerLoss(const Context& ctx, const torch::Tensor& log_att, const Tensors& b);
 
 // The duration predictor's loss on `durations` [B, N] from token encodings `enc`.
 absl::StatusOr<torch::Tensor> PredictorLoss(Context& ctx, const torch::Tensor& enc, const Tensors& b,

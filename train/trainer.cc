@@ -311,7 +311,7 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   Context ctx{c, s.model, s.baseline};
   ctx.dist = s.dist;
   ctx.separators = s.separators;
-  if (ctx.separators.lookup.defined()) ctx.separators.lookup = ctx.separators.lookup.to(s.device);
+  if (ctx.separators.penalized.defined()) ctx.separators.penalized = ctx.separators.penalized.to(s.device);
   std::vector<torch::Tensor> model_params, actor_params;
   for (const auto& [name, p] : s.model_params) model_params.push_back(p);
   for (const auto& [name, p] : s.actor_params) actor_params.push_back(p);

@@ -11,8 +11,8 @@
 #include "train/testing/trainer_fixtures.h"
 #include "train/trainer.h"
 
-// The Trainer's treatment of word separators and punctuation: optional_word_separators,
-// separator_frame_penalty and separator_penalty_covers_punctuation.
+// The Trainer's treatment of word separators and punctuation: separator_frame_penalty and
+// separator_penalty_covers_punctuation.
 
 namespace lightspeech::train {
 namespace {
@@ -27,43 +27,10 @@ using testing::TinyConfig;
 using testing::TrainFreshWithSymbols;
 using testing::UsePerFrameScoreRl;
 
-// optional_word_separators reaches the forward-sum loss: with symbols 1-8 renamed "|" and " " (the
-// synthetic utterances draw from 1-26) the step-1 loss
-// (same initialization, same batch) differs from the plain one, for MAS and the per-frame policy; a
-// table without a separator is refused.
-TEST(TrainerTest, OptionalWordSeparatorsChangeTheForwardSumLoss) {
-  records::SymbolTable with_separator = SyntheticSymbols();
-  for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, i % 2 == 1 ? "|" : " ");
-  for (TrainConfig::Aligner aligner : {TrainConfig::MAS, TrainConfig::RL}) {
-    std::map<bool, double> first_loss;
-    for (bool optional : {false, true}) {
-      TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_", aligner, "_", optional)));
-      c.set_steps(1);
-      c.set_optional_word_separators(optional);
-      if (aligner == TrainConfig::RL) UsePerFrameScoreRl(c);
-      MemorySink sink;
-      const absl::Status s = TrainFreshWithSymbols(c, with_separator, sink);
-      ASSERT_TRUE(s.ok()) << s;
-      ASSERT_EQ(sink.scalars["train/forward_sum_loss"].count(1), 1u);
-      first_loss[optional] = sink.scalars["train/forward_sum_loss"][1];
-      EXPECT_TRUE(std::isfinite(first_loss[optional]));
-    }
-    EXPECT_GT(std::abs(first_loss[true] - first_loss[false]), 1e-4) << TrainConfig::Aligner_Name(aligner);
-    TrainConfig c = TinyConfig(aligner, FreshDir(absl::StrCat("separators_missing_", aligner)));
-    c.set_optional_word_separators(true);
-    if (aligner == TrainConfig::RL) {
-      c.mutable_rl()->set_monotonic_frame_policy(true);
-      c.mutable_rl()->set_reward(RlConfig::ALIGNMENT_SCORE);
-    }
-    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
-    EXPECT_EQ(t.status().message(),
-              "optional_word_separators: the symbol table has no word separator (\"|\" or \" \")");
-  }
-}
-
 // separator_frame_penalty shortens separators in MAS: with a penalty far above any log-attention
 // difference every separator gets exactly its one forced frame; without it, an untrained aligner
-// gives some separator more. The per-frame rl trains with it too.
+// gives some separator more. The per-frame rl trains with it too. A table without a separator is
+// accepted (the presets hold the penalty; the prior then holds nothing short).
 TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
   records::SymbolTable with_separator = SyntheticSymbols();
   for (int i = 1; i <= 8; ++i) with_separator.set_symbols(i, "|");
@@ -72,7 +39,6 @@ TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
   for (double penalty : {0.0, 50.0}) {
     TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_", penalty)));
     c.set_separator_frame_penalty(penalty);
-    c.set_optional_word_separators(false);
     absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, with_separator, kMels, kMaxDuration, "cpu", nullptr, "");
     ASSERT_TRUE(t.ok()) << t.status();
     absl::StatusOr<std::vector<EvalDurations>> d = (*t)->EvaluationDurations(batches[0]);
@@ -101,6 +67,15 @@ TEST(TrainerTest, SeparatorFramePenaltyShortensSeparators) {
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(sink.scalars["train/reward"].count(2), 1u);
   EXPECT_TRUE(std::isfinite(sink.scalars["train/reward"][2]));
+
+  for (TrainConfig::Aligner aligner : {TrainConfig::MAS, TrainConfig::RL}) {
+    TrainConfig missing = TinyConfig(aligner, FreshDir(absl::StrCat("separators_missing_", aligner)));
+    missing.set_separator_frame_penalty(2.0);
+    if (aligner == TrainConfig::RL) UsePerFrameScoreRl(missing);
+    absl::StatusOr<std::unique_ptr<Trainer>> t =
+        Trainer::Create(missing, SyntheticSymbols(), kMels, kMaxDuration, "cpu", nullptr, "");
+    EXPECT_TRUE(t.ok()) << TrainConfig::Aligner_Name(aligner) << ": " << t.status();
+  }
 }
 
 // The most MAS frames any token with an id in [first, last] gets on the batch, and how many such
@@ -137,7 +112,6 @@ TEST(TrainerTest, SeparatorPenaltyCoversPunctuationOfCharacterInput) {
   for (const std::string variant : {"off", "on", "phones"}) {
     TrainConfig c = TinyConfig(TrainConfig::MAS, FreshDir(absl::StrCat("penalty_punctuation_", variant)));
     c.set_separator_frame_penalty(50.0);
-    c.set_optional_word_separators(false);
     c.set_separator_penalty_covers_punctuation(variant != "off");
     records::SymbolTable table = symbols;
     if (variant == "phones") table.set_phonemizer("espeak:en-us");

@@ -45,7 +45,7 @@ struct TrainerState {
 
   model::AcousticModel model{nullptr};
   std::unique_ptr<Method> method;  // config.aligner's, chosen once in Trainer::Create
-  Separators separators;  // optional_word_separators and separator_frame_penalty
+  Separators separators;  // separator_frame_penalty
   NamedTensors model_params, actor_params;
   std::unique_ptr<torch::optim::AdamW> opt_model, opt_actor;
   rl::MovingAverageBaseline baseline;  // RL MOVING_AVERAGE: the EMA of the mean reward

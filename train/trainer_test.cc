@@ -221,56 +221,13 @@ TEST(TrainerTest, RlBaselinesAndRewardsRun) {
   }
 }
 
-// With rl.actor_detaches_encoder the policy gradient reaches the policy head and not the encoder:
-// after one step from the same seed, the head and the decoder hold what they hold without the
-// option (their gradients do not change), and the encoder does not (it misses the actor's update).
-TEST(TrainerTest, ActorDetachesEncoderKeepsThePolicyGradientOutOfTheEncoder) {
-  for (const bool per_frame : {false, true}) {
-    SCOPED_TRACE(per_frame ? "per-frame policy" : "per-token policy");
-    std::map<std::string, torch::Tensor> params[2];
-    for (const bool detach : {false, true}) {
-      TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir(absl::StrCat("detach_", per_frame, detach)));
-      if (per_frame) UsePerFrameScoreRl(c);
-      c.mutable_rl()->set_actor_detaches_encoder(detach);
-      c.set_steps(1);
-      c.set_checkpoint_every(1);
-      RunResult run;
-      TrainFromScratch(c, &run);
-      absl::StatusOr<Checkpoint> ckpt = ReadCheckpoint(CheckpointPath(c.run_dir() + "/checkpoints", 1));
-      ASSERT_TRUE(ckpt.ok()) << ckpt.status();
-      for (const auto& t : ckpt->tensors()) {
-        absl::StatusOr<torch::Tensor> x = TensorFromProto(t);
-        ASSERT_TRUE(x.ok()) << x.status();
-        params[detach][t.name()] = *x;
-      }
-    }
-    int encoder = 0, encoder_changed = 0, policy = 0, decoder = 0;
-    for (const auto& [name, with] : params[0]) {
-      ASSERT_TRUE(params[1].count(name)) << name;
-      const torch::Tensor& without = params[1].at(name);
-      if (name.rfind("encoder.", 0) == 0) {
-        ++encoder;
-        if (!torch::equal(with, without)) ++encoder_changed;
-      } else if (name.rfind("policy.", 0) == 0 || name.rfind("decoder.", 0) == 0) {
-        ++(name[0] == 'p' ? policy : decoder);
-        EXPECT_TRUE(torch::equal(with, without)) << name;
-      }
-    }
-    EXPECT_GT(policy, 0);
-    EXPECT_GT(decoder, 0);
-    EXPECT_GT(encoder, 0);
-    EXPECT_GT(encoder_changed, encoder / 2);
-  }
-}
-
 // Every combination of policy form, reward family, credit and decoder durations trains a step with
 // finite losses and a non-zero policy gradient.
 TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
   for (bool monotonic : {false, true}) {
     for (RlConfig::Reward reward : {RlConfig::ALIGNMENT_SCORE, RlConfig::PER_TOKEN_MSE}) {
       for (RlConfig::Baseline baseline : {RlConfig::LEAVE_ONE_OUT, RlConfig::SELF_CRITICAL, RlConfig::MOVING_AVERAGE}) {
-        for (RlConfig::DecoderDurations decode : {RlConfig::SAMPLES, RlConfig::GREEDY, RlConfig::MOST_LIKELY}) {
-          if (decode == RlConfig::MOST_LIKELY && !monotonic) continue;  // refused by the config check
+        for (RlConfig::DecoderDurations decode : {RlConfig::SAMPLES, RlConfig::GREEDY}) {
           const std::string name = absl::StrCat("rl_form_", monotonic, "_", reward, "_", baseline, "_", decode);
           TrainConfig c = TinyConfig(TrainConfig::RL, FreshDir(name));
           c.set_steps(2);
@@ -280,10 +237,6 @@ TEST(TrainerTest, RlPolicyFormsRewardsAndCreditRun) {
           c.mutable_rl()->set_samples_per_utterance(2);
           c.mutable_rl()->set_credit_discount(0.5);
           c.mutable_rl()->set_decoder_durations(decode);
-          if (decode == RlConfig::MOST_LIKELY) {  // also the predictor-informed lag input
-            c.mutable_model()->set_use_predictor(true);
-            c.mutable_rl()->set_lag_from_predictor(true);
-          }
           if (monotonic && reward == RlConfig::ALIGNMENT_SCORE && baseline == RlConfig::SELF_CRITICAL) {
             c.mutable_rl()->set_actor_observes_alignment_score(true);  // through its value-to-go
             c.mutable_rl()->set_actor_observes_value_to_go(true);
