@@ -22,6 +22,7 @@
 #include "rl/categorical.h"
 #include "rl/reinforce.h"
 #include "rl/rewards.h"
+#include "train/device.h"
 
 ABSL_FLAG(int64_t, batch, 8, "Utterances per batch.");
 ABSL_FLAG(int64_t, tokens, 32, "Longest utterance in tokens; utterance i has tokens - 3i.");
@@ -68,9 +69,7 @@ T Get(absl::StatusOr<T> v) {
 }
 
 torch::Device BenchDevice() {
-  const std::string d = absl::GetFlag(FLAGS_device);
-  if (d == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  return torch::Device(d);
+  return torch::Device(Get(lightspeech::train::ResolveDevice(absl::GetFlag(FLAGS_device))));
 }
 
 // Waits for queued device work, so wall-clock times cover it (a no-op on the CPU).

@@ -19,6 +19,7 @@
 #include "preprocess/symbols.h"
 #include "torch/torch.h"
 #include "train/checkpoint.h"
+#include "train/device.h"
 #include "train/model_factory.h"
 
 namespace lightspeech::train {
@@ -27,22 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
-
-// "auto", "cpu", "cuda", "cuda:N" -> a device; fails (InvalidArgument / FailedPrecondition).
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  try {
-    const bool cuda = torch::cuda::is_available();
-    if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    if (name == "cpu") return torch::Device(torch::kCPU);
-    if (name.rfind("cuda", 0) == 0) {
-      const torch::Device d(name);
-      if (!cuda) return absl::FailedPreconditionError(absl::StrCat("device '", name, "': no CUDA GPU is available"));
-      return d;
-    }
-  } catch (const c10::Error&) {
-  }
-  return absl::InvalidArgumentError(absl::StrCat("device '", name, "': expected auto, cpu, cuda or cuda:N"));
-}
 
 std::string Quote(const std::vector<std::string>& symbols) {
   return absl::StrJoin(symbols, ", ", [](std::string* out, const std::string& s) { absl::StrAppend(out, "'", s, "'"); });
@@ -72,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
                                                                  const SynthesizerOptions& options) {
   if (options.max_batch < 1) return absl::InvalidArgumentError("Synthesizer: max_batch must be >= 1");
   if (options.threads < 0) return absl::InvalidArgumentError("Synthesizer: threads must be >= 0");
-  absl::StatusOr<torch::Device> device = ParseDevice(options.device);
+  absl::StatusOr<std::string> device = ResolveDevice(options.device);
   if (!device.ok()) return device.status();
   absl::StatusOr<Checkpoint> checkpoint = ReadCheckpoint(path);
   if (!checkpoint.ok()) return checkpoint.status();
@@ -90,7 +75,7 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   if (c.has_features()) s->features = c.features();
   s->n_mels = c.n_mels();
   s->step = c.step();
-  s->device = *device;
+  s->device = torch::Device(*device);
 
   absl::StatusOr<preprocess::SymbolTable> symbols =
       preprocess::SymbolTable::FromList({s->table.symbols().begin(), s->table.symbols().end()});

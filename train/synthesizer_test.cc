@@ -174,7 +174,7 @@ TEST(SynthesizerTest, BadInputs) {
   EXPECT_EQ(Synthesizer::Create("x.pb", o).status().message(), "Synthesizer: max_batch must be >= 1");
   o.max_batch = 1;
   o.device = "tpu";
-  EXPECT_EQ(Synthesizer::Create("x.pb", o).status().message(), "device 'tpu': expected auto, cpu, cuda or cuda:N");
+  EXPECT_EQ(Synthesizer::Create("x.pb", o).status().message(), "--device=tpu: expected auto, cpu, cuda or cuda:N");
 }
 
 TEST(SynthesizerTest, CheckpointOfAnotherModelFails) {

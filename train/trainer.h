@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "records/manifest.pb.h"
+#include "train/device.h"
 #include "train/batch.h"
 #include "train/metrics_sink.h"
 #include "train/train_config.pb.h"
@@ -26,11 +27,6 @@ class Distributed;  // train/distributed.h
 // The learning rate of optimizer step `step` (1-based) of `total_steps`: linear warm-up from
 // lr / warmup_steps to lr over warmup_steps, then the configured decay (train_config.proto).
 double LearningRate(const OptimizerConfig& optimizer, int64_t step, int64_t total_steps);
-
-// "auto" (CUDA when LibTorch has it and a GPU is present, else the CPU), "cpu", "cuda" or "cuda:N"
-// -> a device name; fails (InvalidArgument / FailedPrecondition) for an unknown name or CUDA
-// without a GPU.
-absl::StatusOr<std::string> ResolveDevice(const std::string& requested);
 
 // One validation pass's results (means over real frames / tokens).
 struct ValidationResult {
