@@ -39,10 +39,12 @@ std::unique_ptr<Phonemizer> Phonemizer::FromLexicon(std::map<std::string, std::v
 absl::StatusOr<std::vector<std::vector<std::string>>> Phonemizer::PhonemizeWords(
     absl::string_view normalized_text) const {
   if (voice_.empty()) {
-    std::vector<std::string> keys;
+    std::vector<std::string> words_text, keys;  // the tokens that are words, and their keys
     for (const TextToken& t : Tokenize(normalized_text)) {
       std::string key = WordKey(t.text);
-      if (!key.empty()) keys.push_back(std::move(key));
+      if (key.empty()) continue;
+      words_text.push_back(t.text);
+      keys.push_back(std::move(key));
     }
     if (keys.empty()) return absl::InvalidArgumentError(absl::StrCat("no words in text '", normalized_text, "'"));
     std::vector<std::vector<std::string>> words;
@@ -50,8 +52,7 @@ absl::StatusOr<std::vector<std::vector<std::string>>> Phonemizer::PhonemizeWords
     for (size_t i = 0; i < keys.size();) {
       size_t taken = 0;
       for (size_t n = std::min<size_t>(4, keys.size() - i); n >= 1 && taken == 0; --n) {
-        std::string joined = keys[i];
-        for (size_t k = 1; k < n; ++k) absl::StrAppend(&joined, " ", keys[i + k]);
+        const std::string joined = LexiconKey(absl::StrJoin(words_text.begin() + i, words_text.begin() + i + n, " "));
         if (auto it = lexicon_.find(joined); it != lexicon_.end()) {
           words.push_back(it->second);
           taken = n;

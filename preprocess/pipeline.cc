@@ -29,7 +29,6 @@
 #include "google/protobuf/text_format.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "preprocess/alignment.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/metadata.h"
@@ -191,17 +190,6 @@ void AddLexicon(const Pronunciations& seen, records::SymbolTable* table) {
     e->set_word(word);
     for (const std::string& p : *best) e->add_phones(p);
   }
-}
-
-// The lexicon key of an alignment's word label: preprocess::WordKey of each of its words, joined
-// by single spaces ("there be").
-std::string LexiconKey(absl::string_view label) {
-  std::vector<std::string> keys;
-  for (absl::string_view w : absl::StrSplit(label, ' ', absl::SkipEmpty())) {
-    std::string k = WordKey(w);
-    if (!k.empty()) keys.push_back(std::move(k));
-  }
-  return absl::StrJoin(keys, " ");
 }
 
 Manifest MakePlanManifest(const PipelineOptions& o, const SymbolTable& table, CleanerKind cleaner) {

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "unicode/normalizer2.h"
 #include "unicode/uchar.h"
 #include "unicode/unistr.h"
@@ -82,6 +83,15 @@ std::vector<std::string> WordLabels(absl::string_view text) {
     if (!t.label.empty()) labels.push_back(std::move(t.label));
   }
   return labels;
+}
+
+std::string LexiconKey(absl::string_view label) {
+  std::string out;
+  for (const TextToken& t : Tokenize(label)) {
+    const std::string k = WordKey(t.text);
+    if (!k.empty()) absl::StrAppend(&out, out.empty() ? "" : " ", k);
+  }
+  return out;
 }
 
 }  // namespace lightspeech::preprocess

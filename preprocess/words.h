@@ -36,6 +36,12 @@ std::vector<std::string> WordLabels(absl::string_view text);
 // "servants". Empty for punctuation. Never fails; invalid UTF-8 becomes U+FFFD, which is dropped.
 std::string WordKey(absl::string_view word);
 
+// The key of a lexicon entry (records::LexiconEntry.word) for a label of one or more
+// whitespace-separated words: their WordKeys, empty ones left out, joined by single spaces ("there
+// be"). //preprocess --phonemizer=alignment writes the lexicon with it and Phonemizer::FromLexicon
+// looks words up with it.
+std::string LexiconKey(absl::string_view label);
+
 }  // namespace lightspeech::preprocess
 
 #endif  // LIGHTSPEECH_PREPROCESS_WORDS_H_
