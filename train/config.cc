@@ -337,6 +337,35 @@ absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainCo
   return absl::OkStatus();
 }
 
+void ApplyTrainDefaults(TrainConfig* c) {
+  OptimizerConfig* o = c->mutable_optimizer();
+  if (o->lr() == 0) o->set_lr(kDefaultLr);
+  if (o->beta1() == 0) o->set_beta1(kDefaultBeta1);
+  if (o->beta2() == 0) o->set_beta2(kDefaultBeta2);
+  if (o->eps() == 0) o->set_eps(kDefaultEps);
+  if (o->decay_rate() == 0) o->set_decay_rate(kDefaultDecayRate);
+  if (o->decay_steps() == 0) o->set_decay_steps(kDefaultDecaySteps);
+  if (o->grad_accumulation() == 0) o->set_grad_accumulation(kDefaultGradAccumulation);
+  if (c->aligner() == TrainConfig::RL) {  // other methods read no RlConfig
+    RlConfig* rl = c->mutable_rl();
+    if (rl->samples_per_utterance() == 0) rl->set_samples_per_utterance(kDefaultSamplesPerUtterance);
+    if (rl->moving_average_decay() == 0) rl->set_moving_average_decay(kDefaultMovingAverageDecay);
+    if (rl->temperature() == 0) rl->set_temperature(kDefaultTemperature);
+    if (rl->actor_lr_scale() == 0) rl->set_actor_lr_scale(kDefaultActorLrScale);
+  }
+  DataConfig* d = c->mutable_data();
+  if (d->batch_max_frames() == 0) d->set_batch_max_frames(kDefaultBatchMaxFrames);
+  if (d->batch_max_size() == 0) d->set_batch_max_size(kDefaultBatchMaxSize);
+  if (d->prefetch() == 0) d->set_prefetch(kDefaultPrefetch);
+  if (d->loader_threads() == 0) d->set_loader_threads(kDefaultLoaderThreads);
+  if (c->keep_checkpoints() == 0) c->set_keep_checkpoints(kDefaultKeepCheckpoints);
+  if (c->log_every() == 0) c->set_log_every(kDefaultLogEvery);
+  if (c->threads() == 0) c->set_threads(kDefaultThreads);
+  if (c->duration_loss_weight() == 0) c->set_duration_loss_weight(kDefaultLossWeight);
+  if (c->forward_sum_weight() == 0) c->set_forward_sum_weight(kDefaultLossWeight);
+  if (c->validation_audio_iterations() == 0) c->set_validation_audio_iterations(kDefaultValidationAudioIterations);
+}
+
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (absl::Status s = RefuseRetiredOptions(c); !s.ok()) return s;
   if (c.model().preset() == ModelConfig::PRESET_UNSPECIFIED) return Invalid("model.preset must be PROTOTYPE or LIGHT");

@@ -33,6 +33,41 @@ absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config);
 // Applies assignments in order; stops at the first failure.
 absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainConfig* config);
 
+// The values that a zero (or, for validation_audio_iterations, an unset 0) stands for in the
+// fields whose comment in train/train_config.proto says "0: X". ApplyTrainDefaults writes them in,
+// so a run's config.pbtxt and its checkpoints show the values the run used.
+inline constexpr double kDefaultLr = 1e-3;
+inline constexpr double kDefaultBeta1 = 0.9;
+inline constexpr double kDefaultBeta2 = 0.999;
+inline constexpr double kDefaultEps = 1e-8;
+inline constexpr double kDefaultDecayRate = 0.5;
+inline constexpr int64_t kDefaultDecaySteps = 10000;
+inline constexpr int32_t kDefaultGradAccumulation = 1;
+inline constexpr int32_t kDefaultSamplesPerUtterance = 1;
+inline constexpr double kDefaultMovingAverageDecay = 0.9;
+inline constexpr double kDefaultTemperature = 1.0;
+inline constexpr double kDefaultActorLrScale = 1.0;
+// The data loader's own defaults (train::DatasetOptions; data_sources_test checks they agree).
+inline constexpr int64_t kDefaultBatchMaxFrames = 12000;
+inline constexpr int32_t kDefaultBatchMaxSize = 32;
+inline constexpr int32_t kDefaultPrefetch = 4;
+inline constexpr int32_t kDefaultLoaderThreads = 2;
+inline constexpr int32_t kDefaultKeepCheckpoints = 3;
+inline constexpr int64_t kDefaultLogEvery = 10;
+inline constexpr int32_t kDefaultThreads = 1;
+inline constexpr double kDefaultLossWeight = 1.0;  // duration_loss_weight, forward_sum_weight
+// Griffin-Lim iterations of the validation audio: 8 cost about 0.35 s for a 2.3 s clip in a
+// fastbuild binary on a busy 2-core machine (32: 1.3 s), docs/BENCHMARKS.md "trainer".
+inline constexpr int32_t kDefaultValidationAudioIterations = 8;
+
+// Replaces every such zero by its default (above); the RlConfig ones only for aligner RL.
+// Idempotent; leaves the model (a preset with
+// optional sizes, compared field by field when a checkpoint is restored), every field whose zero
+// means "off" or "never", and negative values (ValidateTrainConfig refuses or reads them) as they
+// are. train::ResolveTrainConfig and Trainer::Create call it, so the code that reads the
+// configuration reads the value it uses.
+void ApplyTrainDefaults(TrainConfig* config);
+
 // Upper bounds on model sizes (ValidateTrainConfig), far above any configuration in train/configs/.
 inline constexpr int32_t kMaxModelWidth = 8192;
 inline constexpr int32_t kMaxModelBlocks = 64;

@@ -249,6 +249,42 @@ TEST(ConfigTest, ValidationNamesTheField) {
   EXPECT_EQ(ValidateTrainConfig(bad).message(), "TrainConfig: steps must be > 0");
 }
 
+TEST(ConfigTest, DefaultsFillZerosOnlyAndOnce) {
+  TrainConfig c;
+  c.set_aligner(TrainConfig::MAS);
+  c.mutable_optimizer()->set_lr(3e-4);  // given: kept
+  c.set_log_every(-1);                  // negative: left for validation to refuse
+  c.set_validation_audio_iterations(-1);  // < 0 means no audio: kept
+  ApplyTrainDefaults(&c);
+  EXPECT_DOUBLE_EQ(c.optimizer().lr(), 3e-4);
+  EXPECT_DOUBLE_EQ(c.optimizer().beta1(), kDefaultBeta1);
+  EXPECT_DOUBLE_EQ(c.optimizer().beta2(), kDefaultBeta2);
+  EXPECT_DOUBLE_EQ(c.optimizer().eps(), kDefaultEps);
+  EXPECT_EQ(c.optimizer().grad_accumulation(), kDefaultGradAccumulation);
+  EXPECT_EQ(c.optimizer().warmup_steps(), 0);  // 0 means no warm-up
+  EXPECT_EQ(c.log_every(), -1);
+  EXPECT_EQ(c.validation_audio_iterations(), -1);
+  EXPECT_EQ(c.keep_checkpoints(), kDefaultKeepCheckpoints);
+  EXPECT_EQ(c.threads(), kDefaultThreads);
+  EXPECT_EQ(c.checkpoint_every(), 0);  // 0 means only at the end
+  EXPECT_EQ(c.validate_every(), 0);    // 0 means never
+  EXPECT_FALSE(c.has_rl());            // read by RL only
+  EXPECT_FALSE(c.has_model());         // a preset; compared when a checkpoint is restored
+  TrainConfig again = c;
+  ApplyTrainDefaults(&again);
+  EXPECT_EQ(FirstDifference(again, c), "");
+
+  TrainConfig rl;
+  rl.set_aligner(TrainConfig::RL);
+  rl.mutable_rl()->set_samples_per_utterance(4);
+  ApplyTrainDefaults(&rl);
+  EXPECT_EQ(rl.rl().samples_per_utterance(), 4);
+  EXPECT_DOUBLE_EQ(rl.rl().moving_average_decay(), kDefaultMovingAverageDecay);
+  EXPECT_DOUBLE_EQ(rl.rl().temperature(), kDefaultTemperature);
+  EXPECT_DOUBLE_EQ(rl.rl().actor_lr_scale(), kDefaultActorLrScale);
+  EXPECT_DOUBLE_EQ(rl.rl().entropy_weight(), 0);  // 0 means no entropy bonus
+}
+
 TEST(ConfigTest, ResolvedConfigRoundTripsAndDifferencesAreNamed) {
   absl::StatusOr<TrainConfig> c = LoadTrainConfig("train/configs/light_mas.pbtxt");
   ASSERT_TRUE(c.ok());

@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "records/synthetic.h"
+#include "train/config.h"
+#include "train/dataset.h"
 
 namespace lightspeech::train {
 namespace {
@@ -36,6 +38,17 @@ std::vector<std::string> Pass(BatchSource& source) {
     if (!batch.ok()) return ids;
     ids.insert(ids.end(), batch->ids.begin(), batch->ids.end());
   }
+}
+
+// The defaults a run's config.pbtxt shows for the loader are the ones the loader has.
+TEST(OpenDataSources, ConfigDefaultsAreTheLoaderDefaults) {
+  TrainConfig config;
+  ApplyTrainDefaults(&config);
+  const DatasetOptions loader;
+  EXPECT_EQ(config.data().batch_max_frames(), loader.max_batch_frames);
+  EXPECT_EQ(config.data().batch_max_size(), loader.max_batch_size);
+  EXPECT_EQ(config.data().prefetch(), loader.prefetch_batches);
+  EXPECT_EQ(config.data().loader_threads(), loader.num_threads);
 }
 
 TEST(OpenDataSources, ValidationPassesRepeatIdentically) {

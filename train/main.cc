@@ -13,7 +13,6 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "records/file_util.h"
-#include "train/config.h"
 #include "train/data_sources.h"
 #include "train/distributed.h"
 #include "train/event_writer.h"
@@ -48,7 +47,6 @@ int main(int argc, char** argv) {
       "(mas) or reference durations (oracle).\n"
       "Usage: train [--config=FILE] [--data=DIR] [--run_dir=DIR] [--set=a.b=v,...] [--resume=latest]");
   absl::ParseCommandLine(argc, argv);
-  using lightspeech::records::ResolveUserPath;
   namespace train = lightspeech::train;
   const std::string ws = lightspeech::records::WorkspaceDir();
 
@@ -66,24 +64,9 @@ int main(int argc, char** argv) {
   flags.resume = absl::GetFlag(FLAGS_resume);
   flags.device = absl::GetFlag(FLAGS_device);
   flags.log_path = absl::GetFlag(FLAGS_log);
+  flags.workspace = ws;
 
-  // Defaults for the two folders, used only when neither a flag nor the config file names them.
-  absl::StatusOr<train::TrainConfig> file = train::LoadTrainConfig(ResolveUserPath(flags.config));
-  if (!file.ok()) {
-    std::cerr << "error: " << file.status().message() << "\n";
-    return 1;
-  }
-  if (absl::Status s = train::ApplyOverrides(flags.sets, &*file); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 1;
-  }
-  if (flags.data.empty() && file->data().data_dir().empty()) flags.data = absl::StrCat(ws, "/data/corpus_en");
-  if (flags.run_dir.empty() && file->run_dir().empty()) {
-    std::string name = flags.config.substr(flags.config.find_last_of('/') + 1);
-    name = name.substr(0, name.find('.'));
-    flags.run_dir = absl::StrCat(ws, "/runs/", name);
-  }
-
+  // The configuration is resolved once, here; the run folder's config.pbtxt is this one.
   absl::StatusOr<train::TrainConfig> config = train::ResolveTrainConfig(flags);
   if (!config.ok()) {
     std::cerr << "error: " << config.status().message() << "\n";
@@ -109,7 +92,7 @@ int main(int argc, char** argv) {
               << events->path() << ")"
               << (dist->enabled() ? absl::StrCat(", ", dist->world_size, " processes") : "") << "\n";
   }
-  const absl::Status status = train::RunTraining(flags, train::OpenDataSources, events.get());
+  const absl::Status status = train::RunTraining(*config, flags, *dist, train::OpenDataSources, events.get());
   if (events != nullptr) {
     if (absl::Status flushed = events->Flush(); status.ok() && !flushed.ok()) {
       std::cerr << "error: " << flushed.message() << "\n";

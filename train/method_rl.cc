@@ -151,13 +151,13 @@ absl::StatusOr<torch::Tensor> Advantages(Context& ctx, const torch::Tensor& rewa
 absl::Status AddAlignerAndPredictorLosses(Context& ctx, const torch::Tensor& enc, const Tensors& b, const torch::Tensor& used,
                                           torch::Tensor fs_loss, MicroBatch& out) {
   if (fs_loss.defined()) {
-    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    const double wf = ctx.config.forward_sum_weight();
     fs_loss = fs_loss * ctx.scale.utterances;
     out.model_loss = out.model_loss + wf * fs_loss;
     out.terms.emplace_back("forward_sum_loss", fs_loss.detach());
   }
   if (ctx.model->options().use_predictor) {
-    const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+    const double wd = ctx.config.duration_loss_weight();
     LS_ASSIGN_OR_RETURN(torch::Tensor dur_loss, PredictorLoss(ctx, enc, b, used));
     dur_loss = dur_loss * ctx.scale.tokens;
     out.model_loss = out.model_loss + wd * dur_loss;
@@ -175,7 +175,7 @@ absl::Status AddAlignerAndPredictorLosses(Context& ctx, const torch::Tensor& enc
 // durations (decoder_durations GREEDY) or from all samples.
 absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
   const RlConfig& rc = ctx.config.rl();
-  const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
+  const int64_t S = rc.samples_per_utterance();
   const int64_t B = b.tokens.size(0), N = b.tokens.size(1), T = b.mel.size(1);
   const bool score_reward = rc.reward() == RlConfig::ALIGNMENT_SCORE;
   if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
@@ -290,7 +290,7 @@ absl::StatusOr<MicroBatch> MonotonicRlStep(Context& ctx, const Tensors& b) {
 // actor's greedy durations (GREEDY), plus the aligner's forward-sum loss when it has one.
 absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   const RlConfig& rc = ctx.config.rl();
-  const int64_t S = rc.samples_per_utterance() > 0 ? rc.samples_per_utterance() : 1;
+  const int64_t S = rc.samples_per_utterance();
   const int64_t B = b.tokens.size(0), N = b.tokens.size(1), T = b.mel.size(1);
   const bool score_reward = rc.reward() == RlConfig::ALIGNMENT_SCORE;
   const bool decode_greedy = rc.decoder_durations() == RlConfig::GREEDY;
@@ -298,7 +298,7 @@ absl::StatusOr<MicroBatch> RlStep(Context& ctx, const Tensors& b) {
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);  // [B, N, C]
   torch::Tensor logits = ctx.model->PolicyLogits(enc, b.token_mask, b.mel, b.mel_mask).to(torch::kFloat);
   rl::CategoricalOptions co;
-  if (rc.temperature() > 0) co.temperature = rc.temperature();
+  co.temperature = rc.temperature();
   LS_ASSIGN_OR_RETURN(rl::CategoricalPolicy policy, rl::CategoricalPolicy::Create(logits, b.token_mask, co));
   if (ctx.host == nullptr) return absl::InternalError("RlStep without its host batch");
   LS_ASSIGN_OR_RETURN(rl::SampledActions a,  // [S, B, N]

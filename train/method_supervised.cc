@@ -16,7 +16,7 @@ namespace {
 // `fs_loss` (undefined for ORACLE) and the binarization loss along `durations` of its log-attention.
 absl::StatusOr<MicroBatch> SupervisedLosses(Context& ctx, const Tensors& b, const torch::Tensor& durations,
                                             torch::Tensor fs_loss, const torch::Tensor& log_att) {
-  const double wd = ctx.config.duration_loss_weight() > 0 ? ctx.config.duration_loss_weight() : 1.0;
+  const double wd = ctx.config.duration_loss_weight();
   MicroBatch out;
   torch::Tensor enc = ctx.model->Encode(b.tokens, b.token_mask);
   LS_ASSIGN_OR_RETURN(model::Synthesis syn,
@@ -27,7 +27,7 @@ absl::StatusOr<MicroBatch> SupervisedLosses(Context& ctx, const Tensors& b, cons
   out.model_loss = mel_loss + wd * dur_loss;
   out.terms = {{"mel_loss", mel_loss.detach()}, {"duration_loss", dur_loss.detach()}};
   if (fs_loss.defined()) {
-    const double wf = ctx.config.forward_sum_weight() > 0 ? ctx.config.forward_sum_weight() : 1.0;
+    const double wf = ctx.config.forward_sum_weight();
     fs_loss = fs_loss * ctx.scale.utterances;  // a mean over utterances
     out.model_loss = out.model_loss + wf * fs_loss;
     out.terms.emplace_back("forward_sum_loss", fs_loss.detach());

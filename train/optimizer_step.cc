@@ -137,7 +137,7 @@ absl::Status ApplyGradients(TrainerState& s, int64_t step, std::vector<torch::Te
                             std::map<std::string, double>& terms) {
   const TrainConfig& c = s.config;
   const double clip = c.optimizer().grad_clip_norm();
-  const double actor_scale = c.rl().actor_lr_scale() > 0 ? c.rl().actor_lr_scale() : 1.0;
+  const double actor_scale = c.rl().actor_lr_scale();
   const bool rl_method = s.method->has_actor();
   if (s.dist != nullptr) {
     // Gradients averaged over ranks before clipping, so every rank clips and steps the same.

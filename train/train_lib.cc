@@ -26,42 +26,48 @@ absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
   if (flags.lr >= 0) named.push_back(absl::StrCat("optimizer.lr=", flags.lr));
   if (flags.batch_max_frames >= 0) named.push_back(absl::StrCat("data.batch_max_frames=", flags.batch_max_frames));
   if (absl::Status s = ApplyOverrides(named, &*config); !s.ok()) return s;
+  if (!flags.workspace.empty() && config->data().data_dir().empty()) {
+    config->mutable_data()->set_data_dir(absl::StrCat(flags.workspace, "/data/corpus_en"));
+  }
+  if (!flags.workspace.empty() && config->run_dir().empty()) {
+    std::string name = flags.config.substr(flags.config.find_last_of('/') + 1);
+    name = name.substr(0, name.find('.'));
+    config->set_run_dir(absl::StrCat(flags.workspace, "/runs/", name));
+  }
   config->mutable_data()->set_data_dir(records::ResolveUserPath(config->data().data_dir()));
   config->set_run_dir(records::ResolveUserPath(config->run_dir()));
   if (config->data().data_dir().empty()) return absl::InvalidArgumentError("no data folder: give --data or data.data_dir");
   if (config->run_dir().empty()) return absl::InvalidArgumentError("no run folder: give --run_dir or run_dir");
+  ApplyTrainDefaults(&*config);
   if (absl::Status s = ValidateTrainConfig(*config); !s.ok()) return s;
   return config;
 }
 
-absl::Status RunTraining(const TrainFlags& flags, const DataOpener& open_data, MetricsSink* sink) {
-  absl::StatusOr<TrainConfig> config = ResolveTrainConfig(flags);
-  if (!config.ok()) return config.status();
-  if (!records::IsDirectory(config->data().data_dir())) {
-    return absl::NotFoundError(absl::StrCat("--data: ", config->data().data_dir(), " is not a folder"));
+absl::Status RunTraining(const TrainConfig& config, const TrainFlags& flags, const DistributedConfig& dist_config,
+                         const DataOpener& open_data, MetricsSink* sink) {
+  if (!records::IsDirectory(config.data().data_dir())) {
+    return absl::NotFoundError(absl::StrCat("--data: ", config.data().data_dir(), " is not a folder"));
   }
-  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(config->data().data_dir());
+  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(config.data().data_dir());
   if (!manifest.ok()) return manifest.status();
   const int n_mels = manifest->features().n_mels();
   const int k = manifest->max_token_frames() > 0 ? manifest->max_token_frames() : 24;
-  absl::StatusOr<DistributedConfig> dist_config = DistributedConfigFromEnv();
-  if (!dist_config.ok()) return dist_config.status();
-  absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Create(*dist_config);
+  absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Create(dist_config);
   if (!dist.ok()) return dist.status();
   // Declared after `dist`, so destroyed first.
   absl::StatusOr<std::unique_ptr<Trainer>> trainer =
-      Trainer::Create(*config, manifest->symbols(), n_mels, k, flags.device, (*dist)->is_main() ? sink : nullptr,
+      Trainer::Create(config, manifest->symbols(), n_mels, k, flags.device, (*dist)->is_main() ? sink : nullptr,
                       flags.log_path, dist->get());
   if (!trainer.ok()) return trainer.status();
   if (manifest->has_features()) {
     if (absl::Status s = (*trainer)->SetFeatureSettings(manifest->features()); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(config->data().data_dir(), ": ", s.message()));
+      return absl::Status(s.code(), absl::StrCat(config.data().data_dir(), ": ", s.message()));
     }
   }
   if (!flags.resume.empty()) {
     std::string path = flags.resume;
     if (flags.resume == "latest") {
-      absl::StatusOr<std::string> latest = LatestCheckpoint(config->run_dir() + "/checkpoints");
+      absl::StatusOr<std::string> latest = LatestCheckpoint(config.run_dir() + "/checkpoints");
       path = latest.ok() ? *latest : "";
       if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest.status();
     } else {

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "records/synthetic.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/testing/in_memory_source.h"
 
 namespace lightspeech::train {
@@ -34,6 +35,13 @@ TrainFlags TinyFlags(const std::string& name) {
   return f;
 }
 
+// What train/main.cc does: resolve once, then run as one process.
+absl::Status ResolveAndRun(const TrainFlags& f, const DataOpener& open) {
+  absl::StatusOr<TrainConfig> config = ResolveTrainConfig(f);
+  if (!config.ok()) return config.status();
+  return RunTraining(*config, f, DistributedConfig(), open, nullptr);
+}
+
 TEST(TrainLibTest, ResolveAppliesFileThenSetThenNamedFlags) {
   TrainFlags f = TinyFlags("resolve");
   f.sets.push_back("steps=100");
@@ -48,6 +56,12 @@ TEST(TrainLibTest, ResolveAppliesFileThenSetThenNamedFlags) {
   EXPECT_EQ(c->model().encoder_dim(), 16);   // --set beats the file
   EXPECT_EQ(c->optimizer().grad_clip_norm(), 1.0);  // from the file
   EXPECT_EQ(c->data().data_dir(), f.data);
+  // Defaults are filled in: the resolved configuration holds the values the run uses.
+  EXPECT_EQ(c->keep_checkpoints(), kDefaultKeepCheckpoints);
+  EXPECT_DOUBLE_EQ(c->optimizer().beta2(), 0.98);  // from the file
+  EXPECT_DOUBLE_EQ(c->forward_sum_weight(), kDefaultLossWeight);
+  EXPECT_EQ(c->data().loader_threads(), kDefaultLoaderThreads);
+  EXPECT_FALSE(c->has_rl());  // MAS reads no RlConfig
 
   f.config.clear();
   EXPECT_EQ(ResolveTrainConfig(f).status().message(), "--config is required (e.g. train/configs/light_rl.pbtxt)");
@@ -60,10 +74,27 @@ TEST(TrainLibTest, ResolveAppliesFileThenSetThenNamedFlags) {
   EXPECT_EQ(ResolveTrainConfig(f).status().message(), "no data folder: give --data or data.data_dir");
 }
 
+TEST(TrainLibTest, WorkspaceGivesTheFolderDefaults) {
+  TrainFlags f = TinyFlags("workspace");
+  f.data.clear();
+  f.run_dir.clear();
+  f.workspace = "/ws";
+  absl::StatusOr<TrainConfig> c = ResolveTrainConfig(f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data().data_dir(), "/ws/data/corpus_en");
+  EXPECT_EQ(c->run_dir(), "/ws/runs/light_oracle");
+  f.sets.push_back("run_dir=/elsewhere");  // the config names it: no default
+  f.data = "/corpus";
+  c = ResolveTrainConfig(f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data().data_dir(), "/corpus");
+  EXPECT_EQ(c->run_dir(), "/elsewhere");
+}
+
 TEST(TrainLibTest, MissingDataFolderIsNamed) {
   TrainFlags f = TinyFlags("missing");
   f.data = "/nonexistent/corpus";
-  const absl::Status s = RunTraining(f, nullptr, nullptr);
+  const absl::Status s = ResolveAndRun(f, nullptr);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "--data: /nonexistent/corpus is not a folder");
 }
@@ -81,11 +112,11 @@ TEST(TrainLibTest, TrainsThenResumesFromLatest) {
     d.validation = std::make_unique<testing::InMemoryBatchSource>(testing::SyntheticBatches(1, 2, "val"), false);
     return d;
   };
-  absl::Status s = RunTraining(f, open, nullptr);
+  absl::Status s = ResolveAndRun(f, open);
   ASSERT_TRUE(s.ok()) << s;
   f.steps = 6;
   f.resume = "latest";
-  s = RunTraining(f, open, nullptr);
+  s = ResolveAndRun(f, open);
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(opened_at.size(), 2u);
   EXPECT_EQ(opened_at[0].epoch, 0);
@@ -101,6 +132,12 @@ TEST(TrainLibTest, TrainsThenResumesFromLatest) {
   ASSERT_TRUE(c->has_features());
   EXPECT_GT(c->features().sample_rate(), 0);
   EXPECT_EQ(c->features().SerializeAsString(), manifest->features().SerializeAsString());
+  // The run folder shows the configuration the run used, defaults included.
+  absl::StatusOr<TrainConfig> written = LoadTrainConfig(f.run_dir + "/config.pbtxt");
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->keep_checkpoints(), kDefaultKeepCheckpoints);
+  EXPECT_EQ(written->validation_audio_iterations(), kDefaultValidationAudioIterations);
+  EXPECT_EQ(FirstDifference(*written, c->config()), "");
 }
 
 }  // namespace

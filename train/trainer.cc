@@ -48,7 +48,7 @@ std::string FormatDuration(double seconds) {
 }  // namespace
 
 double LearningRate(const OptimizerConfig& o, int64_t step, int64_t total_steps) {
-  const double lr = o.lr() > 0 ? o.lr() : 1e-3;
+  const double lr = o.lr();
   const int64_t warmup = o.warmup_steps();
   if (step < 1) step = 1;
   if (warmup > 0 && step <= warmup) return lr * static_cast<double>(step) / warmup;
@@ -61,9 +61,7 @@ double LearningRate(const OptimizerConfig& o, int64_t step, int64_t total_steps)
       return lr * (o.min_lr_ratio() + (1 - o.min_lr_ratio()) * 0.5 * (1 + std::cos(kPi * progress)));
     }
     case OptimizerConfig::EXPONENTIAL: {
-      const double rate = o.decay_rate() > 0 ? o.decay_rate() : 0.5;
-      const double every = o.decay_steps() > 0 ? o.decay_steps() : 10000;
-      return lr * std::pow(rate, (step - warmup) / every);
+      return lr * std::pow(o.decay_rate(), (step - warmup) / static_cast<double>(o.decay_steps()));
     }
     default:
       return lr;
@@ -89,30 +87,35 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
                                                          int n_mels, int max_duration, const std::string& device,
                                                          MetricsSink* sink, const std::string& log_path,
                                                          Distributed* distributed) {
-  LS_RETURN_IF_ERROR(ValidateTrainConfig(config));
+  TrainConfig resolved_config = config;
+  ApplyTrainDefaults(&resolved_config);
+  LS_RETURN_IF_ERROR(ValidateTrainConfig(resolved_config));
   if (config.run_dir().empty()) return absl::InvalidArgumentError("TrainConfig: run_dir is empty");
   if (symbols.symbols_size() < 2) return absl::InvalidArgumentError("Trainer: the symbol table has fewer than 2 symbols");
   if (n_mels <= 0) return absl::InvalidArgumentError("Trainer: n_mels must be > 0");
   auto s = std::make_unique<State>();
-  s->config = config;
-  s->baseline = rl::MovingAverageBaseline(config.rl().moving_average_decay() > 0 ? config.rl().moving_average_decay() : 0.9);
+  s->config = std::move(resolved_config);
+  const TrainConfig& c = s->config;
+  // Only the MOVING_AVERAGE baseline reads the decay, which ApplyTrainDefaults fills for RL only.
+  s->baseline = rl::MovingAverageBaseline(c.aligner() == TrainConfig::RL ? c.rl().moving_average_decay()
+                                                                          : kDefaultMovingAverageDecay);
   if (s->config.model().max_duration() == 0) s->config.mutable_model()->set_max_duration(max_duration);
   s->max_duration = s->config.model().max_duration();
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
   s->symbols = symbols;
   s->n_mels = n_mels;
-  LS_ASSIGN_OR_RETURN(s->separators, internal::MakeSeparators(config, symbols));
+  LS_ASSIGN_OR_RETURN(s->separators, internal::MakeSeparators(c, symbols));
   s->dist = distributed != nullptr && distributed->world_size() > 1 ? distributed : nullptr;
   if (s->dist != nullptr) {
     s->rank = s->dist->rank();
     s->world_size = s->dist->world_size();
   }
-  LS_ASSIGN_OR_RETURN(s->method, internal::CreateMethod(config, s->world_size));
+  LS_ASSIGN_OR_RETURN(s->method, internal::CreateMethod(c, s->world_size));
   s->sink = s->is_main() ? sink : nullptr;
   LS_ASSIGN_OR_RETURN(const std::string resolved, ResolveDevice(device));
   s->device = torch::Device(resolved);
 
-  s->run_dir = config.run_dir();
+  s->run_dir = c.run_dir();
   s->checkpoint_dir = s->run_dir + "/checkpoints";
   if (s->is_main()) {  // other ranks write nothing
     for (const std::string& dir : {s->run_dir, s->checkpoint_dir}) {
@@ -135,39 +138,39 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   LS_ASSIGN_OR_RETURN(const model::AcousticModelOptions options,
                       ModelOptions(s->config, symbols.symbols_size(), s->max_duration, n_mels));
   try {
-    torch::set_num_threads(config.threads() > 0 ? config.threads() : 1);
-    torch::manual_seed(static_cast<uint64_t>(config.seed()));
+    torch::set_num_threads(c.threads());
+    torch::manual_seed(static_cast<uint64_t>(c.seed()));
     LS_ASSIGN_OR_RETURN(s->model, model::AcousticModel::Create(options));
     s->model->to(s->device);
     // Every rank initializes the same parameters (same seed; Train also copies rank 0's); then each
     // rank's generator (dropout) gets its own seed. Policy samples do not use it (per-utterance streams).
-    if (s->world_size > 1) torch::manual_seed(static_cast<uint64_t>(config.seed()) + s->rank);
+    if (s->world_size > 1) torch::manual_seed(static_cast<uint64_t>(c.seed()) + s->rank);
     for (const auto& item : s->model->named_parameters()) {
       s->model_params.emplace_back(item.key(), item.value());
       if (item.key().rfind("encoder.", 0) == 0 || item.key().rfind("policy.", 0) == 0) {
         s->actor_params.emplace_back(item.key(), item.value());
       }
     }
-    const OptimizerConfig& o = config.optimizer();
+    const OptimizerConfig& o = c.optimizer();
     auto adam = [&](double lr) {
       return torch::optim::AdamWOptions(lr)
-          .betas({o.beta1() > 0 ? o.beta1() : 0.9, o.beta2() > 0 ? o.beta2() : 0.999})
-          .eps(o.eps() > 0 ? o.eps() : 1e-8)
+          .betas({o.beta1(), o.beta2()})
+          .eps(o.eps())
           .weight_decay(o.weight_decay());
     };
     std::vector<torch::Tensor> all, actor;
     for (const auto& [name, p] : s->model_params) all.push_back(p);
     for (const auto& [name, p] : s->actor_params) actor.push_back(p);
-    s->opt_model = std::make_unique<torch::optim::AdamW>(all, adam(LearningRate(o, 1, config.steps())));
+    s->opt_model = std::make_unique<torch::optim::AdamW>(all, adam(LearningRate(o, 1, c.steps())));
     if (s->method->has_actor()) {
-      s->opt_actor = std::make_unique<torch::optim::AdamW>(actor, adam(LearningRate(o, 1, config.steps())));
+      s->opt_actor = std::make_unique<torch::optim::AdamW>(actor, adam(LearningRate(o, 1, c.steps())));
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("Trainer::Create: ", e.what_without_backtrace()));
   }
   std::unique_ptr<Trainer> t(new Trainer(std::move(s)));
-  t->s_->Log(absl::StrCat("trainer: ", TrainConfig::Aligner_Name(config.aligner()), " ",
-                          ModelConfig::Preset_Name(config.model().preset()), ", ", t->num_parameters(),
+  t->s_->Log(absl::StrCat("trainer: ", TrainConfig::Aligner_Name(c.aligner()), " ",
+                          ModelConfig::Preset_Name(c.model().preset()), ", ", t->num_parameters(),
                           " parameters, K ", t->s_->max_duration, ", ", resolved,
                           t->s_->world_size > 1 ? absl::StrCat(", ", t->s_->world_size, " processes") : ""));
   return t;
@@ -236,7 +239,9 @@ absl::Status Trainer::Restore(const std::string& path) {
   s_->step = c.step();
   s_->position.epoch = c.data_position().epoch();
   s_->position.batch_in_epoch = c.data_position().batch_in_epoch();
-  const std::string other = FirstDifference(c.config(), s_->config);
+  TrainConfig saved_config = c.config();  // written before defaults were filled in, maybe
+  ApplyTrainDefaults(&saved_config);
+  const std::string other = FirstDifference(saved_config, s_->config);
   std::string features_note;
   if (c.has_features() && !s_->features.has_value()) {
     s_->features = c.features();
@@ -277,8 +282,7 @@ absl::Status Trainer::SaveCheckpoint() {
   const std::string path = CheckpointPath(s_->checkpoint_dir, s_->step);
   LS_RETURN_IF_ERROR(WriteCheckpoint(c, path));
   s_->Log(absl::StrCat("step ", s_->step, ": checkpoint ", path));
-  const int keep = s_->config.keep_checkpoints() > 0 ? s_->config.keep_checkpoints() : 3;
-  return PruneCheckpoints(s_->checkpoint_dir, keep);
+  return PruneCheckpoints(s_->checkpoint_dir, s_->config.keep_checkpoints());
 }
 
 // Each step: its micro-batches through the method (RunMicroBatch), the gradients and optimizers
@@ -287,8 +291,8 @@ absl::Status Trainer::Train(BatchSource& train, BatchSource* validation) {
   State& s = *s_;
   const TrainConfig& c = s.config;
   const int64_t total = c.steps();
-  const int accumulation = c.optimizer().grad_accumulation() > 0 ? c.optimizer().grad_accumulation() : 1;
-  const int64_t log_every = c.log_every() > 0 ? c.log_every() : 10;
+  const int accumulation = c.optimizer().grad_accumulation();
+  const int64_t log_every = c.log_every();
   Context ctx{c, s.model, s.baseline};
   ctx.dist = s.dist;
   ctx.separators = s.separators;

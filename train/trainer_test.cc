@@ -284,6 +284,7 @@ TEST(TrainerTest, LogsScalarsTextAndConfig) {
   ASSERT_TRUE(saved.ok()) << saved.status();
   TrainConfig expected = c;
   expected.mutable_model()->set_max_duration(kMaxDuration);  // resolved
+  ApplyTrainDefaults(&expected);                             // and the defaults filled in
   EXPECT_EQ(FirstDifference(*saved, expected), "");
   absl::StatusOr<std::string> log = records::ReadFile(c.run_dir() + "/train.log");
   ASSERT_TRUE(log.ok());

@@ -30,10 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Griffin-Lim iterations of the validation audio by default: 8 cost about 0.35 s for a 2.3 s clip in
-// a fastbuild binary on a busy 2-core machine (32: 1.3 s), docs/BENCHMARKS.md "trainer".
-constexpr int kValidationAudioIterations = 8;
-
 // The validation example's predicted log-mel [frames][mel.n_mels] as speech: Griffin-Lim with
 // `iterations`, scaled down to a 0.99 peak when louder (as //tools:synthesize does), sent to `sink`
 // as a 16-bit wav. Fails with Griffin-Lim's or the sink's error.
@@ -87,8 +83,7 @@ absl::Status ReportValidation(TrainerState& s, int64_t step, const ValidationRes
       LS_ASSIGN_OR_RETURN(const features::LogMelOptions mel,
                           LogMelOptionsFromSettings(s.features.value_or(records::FeatureSettings()), s.n_mels));
       LS_RETURN_IF_ERROR(AddValidationAudio(*s.sink, step, mel,
-                                            c.validation_audio_iterations() > 0 ? c.validation_audio_iterations()
-                                                                                 : kValidationAudioIterations,
+                                            c.validation_audio_iterations(),
                                             v.example_prediction, v.example_frames));
       s.Log(absl::StrFormat("step %d validation audio: %d frames, %.3f s", step, v.example_frames,
                             std::chrono::duration<double>(Clock::now() - audio_start).count()));
