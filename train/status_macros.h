@@ -2,7 +2,7 @@
 #define LIGHTSPEECH_TRAIN_STATUS_MACROS_H_
 
 // Early returns on an absl::Status / absl::StatusOr for the trainer's files (internal to the
-// `trainer` library).
+// `method`, `trainer` and `inference_model` libraries).
 
 #include <utility>
 

@@ -1,9 +1,10 @@
 #ifndef LIGHTSPEECH_TRAIN_STEP_CONTEXT_H_
 #define LIGHTSPEECH_TRAIN_STEP_CONTEXT_H_
 
-// Internal to the `trainer` library: what the training loop hands a duration method for one
-// micro-batch (Context), what the method hands back (MicroBatch), and the pieces the methods, the
-// loop and validation share (batches on the device, word separators, hard alignments, losses).
+// Internal to the train package (the `method` library, used by the trainer and the inference
+// model): what the training loop hands a duration method for one micro-batch (Context), what the
+// method hands back (MicroBatch), and the pieces the methods, the loop, validation and evaluation
+// share (batches on the device, word separators, hard alignments, losses).
 
 #include <cstdint>
 #include <string>

@@ -17,6 +17,7 @@
 #include "records/manifest.pb.h"
 #include "train/device.h"
 #include "train/batch.h"
+#include "train/eval_durations.h"
 #include "train/metrics_sink.h"
 #include "train/train_config.pb.h"
 
@@ -41,29 +42,6 @@ struct ValidationResult {
   int64_t example_frames = 0;
   std::vector<float> example_prediction, example_target;
   std::vector<int> example_method_marks, example_reference_marks;
-};
-
-// One utterance's durations and predicted mel for evaluation against reference timings
-// (docs/EVALUATION.md), from Trainer::EvaluationDurations.
-struct EvalDurations {
-  std::string id;
-  int64_t tokens = 0;  // real symbols
-  int64_t frames = 0;  // the utterance's true number of mel frames
-  // (a) The durations the method uses for this utterance while training, fitted to `frames`: the
-  // reference (ORACLE), the monotonic alignment search's (MAS), the actor's greedy ones (RL). [tokens]
-  std::vector<int64_t> training;
-  // (b) The inference-time, text-only durations (the duration predictor, or a text-only actor's
-  // greedy ones) scaled to sum to `frames`; empty when the model has none. [tokens]
-  std::vector<int64_t> inference;
-  // The mel decoded from the unscaled inference durations (what synthesis would produce), frame-major
-  // [inference_frames][n_mels]; empty when `inference` is.
-  int64_t inference_frames = 0;
-  std::vector<float> inference_mel;
-  // The mel decoded with the training durations, frame-major [frames][n_mels].
-  std::vector<float> training_mel;
-  // The mel decoded with the reference durations when the batch has them (same layout), else empty;
-  // for ORACLE it is training_mel.
-  std::vector<float> reference_mel;
 };
 
 class Trainer {
