@@ -1,10 +1,7 @@
 #include "tools/evaluate_lib.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -19,20 +16,10 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/dataset.h"
-#include "train/trainer.h"
+#include "train/inference_model.h"
 
 namespace lightspeech::tools {
 namespace {
-
-// Removes a scratch folder (the trainer's run folder, never written to by evaluation) on scope exit.
-struct ScratchDir {
-  std::string path;
-  ~ScratchDir() {
-    if (path.empty()) return;
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 // Word boundary frames (start and end of each span) for a picture.
 std::vector<int> BoundaryMarks(const std::vector<train::WordSpan>& spans, int64_t frames) {
@@ -184,30 +171,33 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   report.alignment_overrides = options.alignment_overrides;
   report.ms_per_frame = 1000.0 * manifest->features().hop_length() / manifest->features().sample_rate();
 
-  // The trainer needs a run folder; evaluation writes nothing there but the resolved configuration.
-  ScratchDir scratch;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "lightspeech-evaluate-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) return records::ErrnoStatus(tmpl, "cannot create a scratch folder", errno);
-  scratch.path = tmpl;
-  train::TrainConfig config = ckpt->config();
-  config.set_run_dir(scratch.path);
-  for (const std::string& assignment : options.alignment_overrides) {
-    const std::string field = assignment.substr(0, assignment.find('='));
-    if (field != "separator_frame_penalty" && field != "separator_penalty_covers_punctuation") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--set: only separator_frame_penalty and separator_penalty_covers_punctuation may be changed, got '",
-          assignment, "'"));
+  // The alignment options: applied in order to the checkpoint's configuration, so a later one wins.
+  train::InferenceModelOptions model_options;
+  model_options.device = options.device;
+  model_options.threads = options.threads > 0 ? options.threads : 1;
+  if (!options.alignment_overrides.empty()) {
+    train::TrainConfig config = ckpt->config();
+    for (const std::string& assignment : options.alignment_overrides) {
+      const std::string field = assignment.substr(0, assignment.find('='));
+      if (field != "separator_frame_penalty" && field != "separator_penalty_covers_punctuation") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--set: only separator_frame_penalty and separator_penalty_covers_punctuation may be changed, got '",
+            assignment, "'"));
+      }
+      if (absl::Status s = train::ApplyOverride(assignment, &config); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("--set: ", s.message()));
+      }
     }
-    if (absl::Status s = train::ApplyOverride(assignment, &config); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--set: ", s.message()));
-    }
+    model_options.separator_frame_penalty = config.separator_frame_penalty();
+    model_options.separator_penalty_covers_punctuation = config.separator_penalty_covers_punctuation();
   }
-  config.set_threads(options.threads > 0 ? options.threads : 1);
-  absl::StatusOr<std::unique_ptr<train::Trainer>> trainer =
-      train::Trainer::Create(config, manifest->symbols(), ckpt->n_mels(), ckpt->max_duration(), options.device,
-                             /*sink=*/nullptr, scratch.path + "/evaluate.log");
-  if (!trainer.ok()) return trainer.status();
-  if (absl::Status s = (*trainer)->Restore(options.checkpoint); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<train::InferenceModel>> model =
+      train::InferenceModel::Create(*ckpt, options.checkpoint, model_options);
+  if (!model.ok()) return model.status();
+  if (const std::string diff = train::FirstDifference(ckpt->symbols(), manifest->symbols()); !diff.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.checkpoint, ": checkpoint symbol table differs: ", diff));
+  }
 
   train::DatasetOptions data_options;
   data_options.split = records::VALIDATION;
@@ -239,7 +229,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
                                                           "' has no reference alignment (preprocess with --alignments)"));
       }
     }
-    absl::StatusOr<std::vector<train::EvalDurations>> eval = (*trainer)->EvaluationDurations(*batch);
+    absl::StatusOr<std::vector<train::EvalDurations>> eval = (*model)->EvaluationDurations(*batch);
     if (!eval.ok()) return eval.status();
     for (int64_t i = 0; i < batch->batch_size; ++i) {
       const train::EvalDurations& e = (*eval)[i];
