@@ -1,4 +1,4 @@
-// Benchmarks synthesis on one CPU core: text -> log-mel (train/synthesizer.h: cleaner, symbols, the
+// Benchmarks synthesis on one CPU core: text -> log-mel (inference/synthesizer.h: cleaner, symbols, the
 // acoustic model) and Griffin-Lim, as real-time factors (compute seconds per second of audio).
 //   bazel run -c opt //tools:bench_synthesis [-- --checkpoint=CKPT]
 // The default checkpoint is the newest under runs/light_mas/checkpoints in the workspace (what the
@@ -20,10 +20,10 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "features/griffin_lim.h"
+#include "inference/synthesizer.h"
 #include "records/file_util.h"
 #include "tools/synthesize_lib.h"
 #include "train/checkpoint.h"
-#include "train/synthesizer.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint; default: the newest in WORKSPACE/runs/light_mas/checkpoints.");
 ABSL_FLAG(std::string, data, "", "Corpus folder for the feature settings (see //tools:synthesize --data).");
@@ -107,16 +107,16 @@ int Main() {
   } else {
     checkpoint = records::ResolveUserPath(checkpoint);
   }
-  train::SynthesizerOptions so;
+  inference::SynthesizerOptions so;
   so.threads = 1;
   const int batch = std::max(1, absl::GetFlag(FLAGS_batch));
   so.max_batch = batch;
-  absl::StatusOr<std::unique_ptr<train::Synthesizer>> synth = train::Synthesizer::Create(checkpoint, so);
+  absl::StatusOr<std::unique_ptr<inference::Synthesizer>> synth = inference::Synthesizer::Create(checkpoint, so);
   if (!synth.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(synth.status().message()).c_str());
     return 1;
   }
-  const train::Synthesizer& s = **synth;
+  const inference::Synthesizer& s = **synth;
   std::string source;
   const std::string data = absl::GetFlag(FLAGS_data);
   absl::StatusOr<features::LogMelOptions> mel =
@@ -135,12 +135,12 @@ int Main() {
   }
 
   // One sentence per call (latency, batch 1), as an interactive user would.
-  std::vector<train::SynthesizedUtterance> last(Sentences().size());
+  std::vector<inference::SynthesizedUtterance> last(Sentences().size());
   bool failed = false;
   const int runs = absl::GetFlag(FLAGS_runs);
   const double text_to_mel = Median(runs, [&] {
     if (batch > 1) {
-      absl::StatusOr<train::SynthesisResult> r = s.SynthesizeText(Sentences());
+      absl::StatusOr<inference::SynthesisResult> r = s.SynthesizeText(Sentences());
       if (!r.ok()) {
         std::fprintf(stderr, "error: %s\n", std::string(r.status().message()).c_str());
         failed = true;
@@ -150,7 +150,7 @@ int Main() {
       return;
     }
     for (size_t i = 0; i < Sentences().size(); ++i) {
-      absl::StatusOr<train::SynthesisResult> r = s.SynthesizeText({Sentences()[i]});
+      absl::StatusOr<inference::SynthesisResult> r = s.SynthesizeText({Sentences()[i]});
       if (!r.ok()) {
         std::fprintf(stderr, "error: %s\n", std::string(r.status().message()).c_str());
         failed = true;

@@ -9,15 +9,15 @@
 #include "absl/strings/str_format.h"
 #include "features/audio.h"
 #include "features/griffin_lim.h"
+#include "inference/synthesizer.h"
+#include "preprocess/pipeline.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"
-#include "train/feature_settings.h"
-#include "train/synthesizer.h"
-#include "preprocess/pipeline.h"
 #include "tools/json_util.h"
 #include "tools/synthesize_lib.h"
+#include "train/feature_settings.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -60,9 +60,9 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
         manifest->symbols().phonemizer(), "'); the judge has only an English ASR model (pocketsphinx-en-us), ",
         "so it gives no intelligibility figure for this corpus"));
   }
-  train::SynthesizerOptions so;
+  inference::SynthesizerOptions so;
   so.threads = o.threads;
-  absl::StatusOr<std::unique_ptr<train::Synthesizer>> synth = train::Synthesizer::Create(o.checkpoint, so);
+  absl::StatusOr<std::unique_ptr<inference::Synthesizer>> synth = inference::Synthesizer::Create(o.checkpoint, so);
   if (!synth.ok()) return synth.status();
   // Two vocoders: the checkpoint's feature settings for its voice, the manifest's for the records.
   features::GriffinLimOptions gl;
@@ -113,9 +113,9 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
       j.id = u.id();
       j.text = u.text();
       auto t = Clock::now();
-      absl::StatusOr<train::SynthesisResult> mel = (*synth)->SynthesizeText({u.text()});
+      absl::StatusOr<inference::SynthesisResult> mel = (*synth)->SynthesizeText({u.text()});
       if (!mel.ok()) return absl::Status(mel.status().code(), absl::StrCat(u.id(), ": ", mel.status().message()));
-      const train::SynthesizedUtterance& s = mel->utterances[0];
+      const inference::SynthesizedUtterance& s = mel->utterances[0];
       absl::StatusOr<std::vector<float>> wave = vocoder->Synthesize(s.mel, s.n_frames);
       if (!wave.ok()) return wave.status();
       report.synthesis_seconds += Since(t);

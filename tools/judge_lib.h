@@ -2,7 +2,7 @@
 #define LIGHTSPEECH_TOOLS_JUDGE_LIB_H_
 
 // The body of //tools:judge: can the voice be understood? It synthesizes the validation texts with a
-// checkpoint (train/synthesizer.h, Griffin-Lim), runs an English ASR (tools/asr.h) on them, and
+// checkpoint (inference/synthesizer.h, Griffin-Lim), runs an English ASR (tools/asr.h) on them, and
 // reports word and character error rates against the texts, next to the same ASR on the corpus's
 // recordings (the ASR's own floor) and on Griffin-Lim of the recordings' log-mel from the records
 // (the vocoder's ceiling), so that the acoustic model's share of the loss shows.

@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
+#include "inference/synthesizer_testing.h"
 #include "preprocess/pipeline.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
-#include "train/synthesizer_testing.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -34,7 +34,7 @@ Fixture MakeFixture(const std::string& name, const std::string& cleaner) {
   std::ostringstream log;
   EXPECT_TRUE(preprocess::RunPipeline(p, log).ok()) << log.str();
   f.checkpoint = absl::StrCat(f.records, "/tiny.pb");
-  EXPECT_TRUE(train::testing::WriteTinyCheckpoint(f.checkpoint, train::testing::EnglishTable(), 3).ok());
+  EXPECT_TRUE(inference::testing::WriteTinyCheckpoint(f.checkpoint, inference::testing::EnglishTable(), 3).ok());
   return f;
 }
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Test targets that link LibTorch (directly or through a dependency) are left out: LibTorch is not
 # built with the sanitizers, and its own allocations would drown the reports.
 targets=$(bazel query --noshow_progress \
-  'kind("cc_test", //records/... + //features/... + //preprocess/... + //tools/... + //train/...)
+  'kind("cc_test", //records/... + //features/... + //preprocess/... + //tools/... + //train/... + //inference/...)
    except rdeps(//..., //third_party:libtorch)')
 bazel test --config=asan $targets
 # tools/tsan.supp says what is suppressed and why.

@@ -13,13 +13,13 @@
 #include "features/audio.h"
 #include "features/griffin_lim.h"
 #include "features/mel_image.h"
+#include "inference/synthesizer.h"
 #include "records/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
 #include "train/config.h"
 #include "train/feature_settings.h"
 #include "train/npy.h"
-#include "train/synthesizer.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -124,13 +124,13 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
   }
 
   const Clock::time_point load_start = Clock::now();
-  train::SynthesizerOptions so;
+  inference::SynthesizerOptions so;
   so.device = o.device;
   so.threads = o.threads;
   so.max_batch = o.batch_size;
-  absl::StatusOr<std::unique_ptr<train::Synthesizer>> synth = train::Synthesizer::Create(o.checkpoint, so);
+  absl::StatusOr<std::unique_ptr<inference::Synthesizer>> synth = inference::Synthesizer::Create(o.checkpoint, so);
   if (!synth.ok()) return synth.status();
-  const train::Synthesizer& s = **synth;
+  const inference::Synthesizer& s = **synth;
   std::string source;
   absl::StatusOr<features::LogMelOptions> mel_options =
       ResolveFeatureSettings(o.data, s.feature_settings(), s.config(), s.n_mels(), &source);
@@ -145,7 +145,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
                          s.symbol_table().phonemizer().empty() ? "" : absl::StrCat(", ", s.symbol_table().phonemizer()),
                          Seconds(load_start));
 
-  absl::StatusOr<train::SynthesisResult> result;
+  absl::StatusOr<inference::SynthesisResult> result;
   if (!o.phonemes.empty()) {
     result = s.SynthesizeSymbols({absl::StrSplit(o.phonemes, ' ', absl::SkipWhitespace())}, o.speed);
   } else {
@@ -163,7 +163,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
   const double frame_seconds = static_cast<double>(mel_options->hop_length) / mel_options->sample_rate;
   double audio_seconds = 0, vocoder_seconds = 0, write_seconds = 0;
   for (size_t k = 0; k < items.size(); ++k) {
-    const train::SynthesizedUtterance& u = result->utterances[k];
+    const inference::SynthesizedUtterance& u = result->utterances[k];
     const std::string where = items[k].number > 0 ? absl::StrCat(o.text_file, ":", items[k].number, ": ") : "";
     for (const std::string& w : u.warnings) err << "warning: " << where << w << "\n";
     const std::string wav = items[k].number > 0 ? NumberedPath(o.out, items[k].number) : o.out;
@@ -206,7 +206,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
                            seconds > 0 ? gl_time / seconds : 0.0, png, npy.empty() ? "" : absl::StrCat(", ", npy));
   }
   const auto rtf = [&](double t) { return audio_seconds > 0 ? t / audio_seconds : 0.0; };
-  const train::SynthesisTiming& t = result->timing;
+  const inference::SynthesisTiming& t = result->timing;
   out << absl::StrFormat(
       "real-time factor (seconds per second of audio, %.2f s in all): text %.4f, acoustic model %.4f, "
       "text->mel %.4f, griffin-lim (%d iterations) %.4f, files %.4f\n",

@@ -1,7 +1,7 @@
 #ifndef LIGHTSPEECH_TOOLS_SYNTHESIZE_LIB_H_
 #define LIGHTSPEECH_TOOLS_SYNTHESIZE_LIB_H_
 
-// The body of //tools:synthesize: checkpoint + text -> log-mel (train/synthesizer.h) -> Griffin-Lim
+// The body of //tools:synthesize: checkpoint + text -> log-mel (inference/synthesizer.h) -> Griffin-Lim
 // -> 16-bit wav, a PNG of each mel, optional .npy mels for neural vocoders, and the real-time factor
 // of each stage.
 

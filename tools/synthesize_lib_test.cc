@@ -8,11 +8,11 @@
 #include "absl/strings/match.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
+#include "inference/synthesizer_testing.h"
 #include "records/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
-#include "train/synthesizer_testing.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -28,7 +28,7 @@ std::string Dir(const std::string& name) {
 
 std::string TinyCheckpoint(const std::string& dir) {
   const std::string path = dir + "/ckpt.pb";
-  EXPECT_TRUE(train::testing::WriteTinyCheckpoint(path, train::testing::EnglishTable(), kFramesPerToken).ok());
+  EXPECT_TRUE(inference::testing::WriteTinyCheckpoint(path, inference::testing::EnglishTable(), kFramesPerToken).ok());
   return path;
 }
 
@@ -134,7 +134,7 @@ TEST(RunSynthesizeTest, TextToWavPngAndNpy) {
   EXPECT_TRUE(records::IsRegularFile(dir + "/hello.png"));
   absl::StatusOr<std::string> npy = records::ReadFile(o.mel_out);
   ASSERT_TRUE(npy.ok()) << npy.status();
-  EXPECT_EQ(npy->size(), 128u + 4u * train::testing::kTinyMels * frames);
+  EXPECT_EQ(npy->size(), 128u + 4u * inference::testing::kTinyMels * frames);
   EXPECT_TRUE(absl::StrContains(*npy, "'shape': (6, 60), }")) << npy->substr(0, 128);
   EXPECT_TRUE(absl::StrContains(out.str(), "12 symbols, 60 frames, 0.70 s of audio")) << out.str();
   EXPECT_TRUE(absl::StrContains(out.str(), "real-time factor")) << out.str();
@@ -152,7 +152,7 @@ TEST(RunSynthesizeTest, UsesTheCheckpointsFeatureSettings) {
   f->set_n_fft(512);
   f->set_hop_length(160);
   f->set_win_length(512);
-  f->set_n_mels(train::testing::kTinyMels);
+  f->set_n_mels(inference::testing::kTinyMels);
   f->set_fmax(8000);
   ASSERT_TRUE(train::WriteCheckpoint(*c, path).ok());
   SynthesizeOptions o;

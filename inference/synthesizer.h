@@ -1,5 +1,5 @@
-#ifndef LIGHTSPEECH_TRAIN_SYNTHESIZER_H_
-#define LIGHTSPEECH_TRAIN_SYNTHESIZER_H_
+#ifndef LIGHTSPEECH_INFERENCE_SYNTHESIZER_H_
+#define LIGHTSPEECH_INFERENCE_SYNTHESIZER_H_
 
 // Inference from a training checkpoint: text (or symbols) -> the checkpoint's cleaner, phonemizer
 // and symbol table -> token ids -> the acoustic model's durations -> log-mel. The model is rebuilt
@@ -17,7 +17,7 @@
 #include "records/manifest.pb.h"
 #include "train/train_config.pb.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 
 struct SynthesizerOptions {
   std::string device = "cpu";  // a train::ResolveDevice name: "auto", "cpu", "cuda", "cuda:N"
@@ -89,7 +89,7 @@ class Synthesizer {
   // The training data's feature settings as the checkpoint records them (sample rate, FFT, hop, mel
   // band: what Griffin-Lim needs); null for a checkpoint written before checkpoints had them.
   const records::FeatureSettings* feature_settings() const;
-  const TrainConfig& config() const;
+  const train::TrainConfig& config() const;
   int n_mels() const;
   int64_t step() const;  // the checkpoint's optimizer step
   int64_t num_parameters() const;
@@ -107,6 +107,6 @@ class Synthesizer {
   std::unique_ptr<State> s_;
 };
 
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference
 
-#endif  // LIGHTSPEECH_TRAIN_SYNTHESIZER_H_
+#endif  // LIGHTSPEECH_INFERENCE_SYNTHESIZER_H_

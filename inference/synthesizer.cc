@@ -1,4 +1,4 @@
-#include "train/synthesizer.h"
+#include "inference/synthesizer.h"
 
 #include <algorithm>
 #include <cctype>
@@ -22,7 +22,7 @@
 #include "train/device.h"
 #include "train/model_factory.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -37,7 +37,7 @@ std::string Quote(const std::vector<std::string>& symbols) {
 
 struct Synthesizer::State {
   SynthesizerOptions options;
-  TrainConfig config;
+  train::TrainConfig config;
   records::SymbolTable table;
   std::optional<records::FeatureSettings> features;  // absent in older checkpoints
   int n_mels = 0;
@@ -57,11 +57,11 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
                                                                  const SynthesizerOptions& options) {
   if (options.max_batch < 1) return absl::InvalidArgumentError("Synthesizer: max_batch must be >= 1");
   if (options.threads < 0) return absl::InvalidArgumentError("Synthesizer: threads must be >= 0");
-  absl::StatusOr<std::string> device = ResolveDevice(options.device);
+  absl::StatusOr<std::string> device = train::ResolveDevice(options.device);
   if (!device.ok()) return device.status();
-  absl::StatusOr<Checkpoint> checkpoint = ReadCheckpoint(path);
+  absl::StatusOr<train::Checkpoint> checkpoint = train::ReadCheckpoint(path);
   if (!checkpoint.ok()) return checkpoint.status();
-  const Checkpoint& c = *checkpoint;
+  const train::Checkpoint& c = *checkpoint;
   const int64_t k = c.max_duration() > 0 ? c.max_duration() : c.config().model().max_duration();
   if (c.symbols().symbols_size() < 2 || c.n_mels() <= 0 || k < 2) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint has no symbol table, n_mels or K (",
@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   }
 
   absl::StatusOr<model::AcousticModelOptions> model_options =
-      ModelOptions(s->config, s->table.symbols_size(), k, s->n_mels);
+      train::ModelOptions(s->config, s->table.symbols_size(), k, s->n_mels);
   if (!model_options.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint config: ", model_options.status().message()));
   }
@@ -108,7 +108,7 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
     absl::StatusOr<model::AcousticModel> m = model::AcousticModel::Create(*model_options);
     if (!m.ok()) return m.status();
     s->model = *std::move(m);
-    if (absl::Status loaded = LoadModule(c, *s->model); !loaded.ok()) {
+    if (absl::Status loaded = train::LoadModule(c, *s->model); !loaded.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(path, ": ", loaded.message()));
     }
     s->model->to(s->device);
@@ -259,7 +259,7 @@ const records::SymbolTable& Synthesizer::symbol_table() const { return s_->table
 const records::FeatureSettings* Synthesizer::feature_settings() const {
   return s_->features.has_value() ? &*s_->features : nullptr;
 }
-const TrainConfig& Synthesizer::config() const { return s_->config; }
+const train::TrainConfig& Synthesizer::config() const { return s_->config; }
 int Synthesizer::n_mels() const { return s_->n_mels; }
 int64_t Synthesizer::step() const { return s_->step; }
 int64_t Synthesizer::num_parameters() const {
@@ -268,4 +268,4 @@ int64_t Synthesizer::num_parameters() const {
   return n;
 }
 
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference

@@ -1,4 +1,4 @@
-#include "train/synthesizer_testing.h"
+#include "inference/synthesizer_testing.h"
 
 #include <cmath>
 
@@ -9,14 +9,14 @@
 #include "train/model_factory.h"
 #include "train/testing/tiny_model.h"
 
-namespace lightspeech::train::testing {
+namespace lightspeech::inference::testing {
 
-TrainConfig TinyConfig() {
-  TrainConfig c;
-  *c.mutable_model() = testing::TinyModel();
+train::TrainConfig TinyConfig() {
+  train::TrainConfig c;
+  *c.mutable_model() = train::testing::TinyModel();
   c.mutable_model()->set_dropout(0.5);  // eval mode must switch it off
   c.mutable_model()->set_max_duration(kTinyMaxDuration);
-  c.set_aligner(TrainConfig::MAS);
+  c.set_aligner(train::TrainConfig::MAS);
   return c;
 }
 
@@ -29,11 +29,11 @@ records::SymbolTable EnglishTable() {
 }
 
 absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolTable& table,
-                                 int64_t frames_per_token, const TrainConfig& config) {
+                                 int64_t frames_per_token, const train::TrainConfig& config) {
   absl::StatusOr<model::AcousticModelOptions> o =
-      ModelOptions(config, table.symbols_size(), kTinyMaxDuration, kTinyMels);
+      train::ModelOptions(config, table.symbols_size(), kTinyMaxDuration, kTinyMels);
   if (!o.ok()) return o.status();
-  Checkpoint c;
+  train::Checkpoint c;
   try {
     torch::manual_seed(3);
     absl::StatusOr<model::AcousticModel> m = model::AcousticModel::Create(*o);
@@ -44,11 +44,11 @@ absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolT
       params["predictor.out.weight"].zero_();
       params["predictor.out.bias"].fill_(std::log(1.0 + static_cast<double>(frames_per_token)));
     }
-    if (absl::Status s = SaveModule(**m, &c); !s.ok()) return s;
+    if (absl::Status s = train::SaveModule(**m, &c); !s.ok()) return s;
   } catch (const c10::Error& e) {
     return absl::InternalError(e.what_without_backtrace());
   }
-  c.set_format_version(kCheckpointFormatVersion);
+  c.set_format_version(train::kCheckpointFormatVersion);
   c.set_step(7);
   *c.mutable_config() = config;
   // The config of the run that wrote step 7 (ReadCheckpoint validates it).
@@ -56,7 +56,7 @@ absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolT
   *c.mutable_symbols() = table;
   c.set_n_mels(kTinyMels);
   c.set_max_duration(kTinyMaxDuration);
-  return WriteCheckpoint(c, path);
+  return train::WriteCheckpoint(c, path);
 }
 
-}  // namespace lightspeech::train::testing
+}  // namespace lightspeech::inference::testing

@@ -1,5 +1,5 @@
-#ifndef LIGHTSPEECH_TRAIN_SYNTHESIZER_TESTING_H_
-#define LIGHTSPEECH_TRAIN_SYNTHESIZER_TESTING_H_
+#ifndef LIGHTSPEECH_INFERENCE_SYNTHESIZER_TESTING_H_
+#define LIGHTSPEECH_INFERENCE_SYNTHESIZER_TESTING_H_
 
 // Test helpers: small checkpoints for the synthesizer and the tools built on it (testonly).
 
@@ -10,13 +10,13 @@
 #include "records/manifest.pb.h"
 #include "train/train_config.pb.h"
 
-namespace lightspeech::train::testing {
+namespace lightspeech::inference::testing {
 
 inline constexpr int kTinyMels = 6;
 inline constexpr int kTinyMaxDuration = 8;
 
 // A tiny light MAS config (width 16, one block each, dropout 0.5, K = kTinyMaxDuration).
-TrainConfig TinyConfig();
+train::TrainConfig TinyConfig();
 
 // preprocess::SymbolTable::English() with the "english" cleaner.
 records::SymbolTable EnglishTable();
@@ -25,8 +25,8 @@ records::SymbolTable EnglishTable();
 // whose duration predictor always says `frames_per_token` frames: its output weight is 0 and its
 // bias log(1 + frames_per_token).
 absl::Status WriteTinyCheckpoint(const std::string& path, const records::SymbolTable& table,
-                                 int64_t frames_per_token, const TrainConfig& config = TinyConfig());
+                                 int64_t frames_per_token, const train::TrainConfig& config = TinyConfig());
 
-}  // namespace lightspeech::train::testing
+}  // namespace lightspeech::inference::testing
 
-#endif  // LIGHTSPEECH_TRAIN_SYNTHESIZER_TESTING_H_
+#endif  // LIGHTSPEECH_INFERENCE_SYNTHESIZER_TESTING_H_

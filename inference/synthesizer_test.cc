@@ -1,4 +1,4 @@
-#include "train/synthesizer.h"
+#include "inference/synthesizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,9 @@
 #include "gtest/gtest.h"
 #include "preprocess/symbols.h"
 #include "train/checkpoint.h"
-#include "train/synthesizer_testing.h"
+#include "inference/synthesizer_testing.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 namespace {
 
 using testing::EnglishTable;
@@ -21,7 +21,7 @@ constexpr int64_t kFramesPerToken = 6;  // what the tiny checkpoints' duration p
 constexpr float kBatchTolerance = 1e-4f;
 
 std::string WriteTinyCheckpoint(const std::string& name, const records::SymbolTable& table,
-                                const TrainConfig& config = TinyConfig()) {
+                                const train::TrainConfig& config = TinyConfig()) {
   const std::string path = ::testing::TempDir() + "/" + name;
   EXPECT_TRUE(testing::WriteTinyCheckpoint(path, table, kFramesPerToken, config).ok());
   return path;
@@ -178,14 +178,14 @@ TEST(SynthesizerTest, BadInputs) {
 }
 
 TEST(SynthesizerTest, CheckpointOfAnotherModelFails) {
-  TrainConfig other = TinyConfig();
+  train::TrainConfig other = TinyConfig();
   const std::string path = WriteTinyCheckpoint("g.pb", EnglishTable(), other);
   // The same tensors under a config that describes a wider encoder.
-  absl::StatusOr<Checkpoint> c = ReadCheckpoint(path);
+  absl::StatusOr<train::Checkpoint> c = train::ReadCheckpoint(path);
   ASSERT_TRUE(c.ok());
   c->mutable_config()->mutable_model()->set_encoder_dim(32);
   const std::string wrong = ::testing::TempDir() + "/wrong.pb";
-  ASSERT_TRUE(WriteCheckpoint(*c, wrong).ok());
+  ASSERT_TRUE(train::WriteCheckpoint(*c, wrong).ok());
   absl::StatusOr<std::unique_ptr<Synthesizer>> s = Synthesizer::Create(wrong);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -195,4 +195,4 @@ TEST(SynthesizerTest, CheckpointOfAnotherModelFails) {
 }
 
 }  // namespace
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference
