@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <numeric>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,9 +17,7 @@
 #include "preprocess/phonemizer.h"
 #include "preprocess/symbols.h"
 #include "torch/torch.h"
-#include "train/checkpoint.h"
-#include "train/device.h"
-#include "train/model_factory.h"
+#include "train/inference_model.h"
 
 namespace lightspeech::inference {
 namespace {
@@ -37,13 +34,8 @@ std::string Quote(const std::vector<std::string>& symbols) {
 
 struct Synthesizer::State {
   SynthesizerOptions options;
-  train::TrainConfig config;
-  records::SymbolTable table;
-  std::optional<records::FeatureSettings> features;  // absent in older checkpoints
-  int n_mels = 0;
-  int64_t step = 0;
+  std::unique_ptr<train::InferenceModel> model;  // in eval mode on `device`
   torch::Device device{torch::kCPU};
-  model::AcousticModel model{nullptr};
   std::unique_ptr<preprocess::SymbolTable> symbols;
   std::unique_ptr<preprocess::TextCleaner> cleaner;  // not thread-safe: under `mutex`
   std::unique_ptr<preprocess::Phonemizer> phonemizer;
@@ -57,64 +49,36 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
                                                                  const SynthesizerOptions& options) {
   if (options.max_batch < 1) return absl::InvalidArgumentError("Synthesizer: max_batch must be >= 1");
   if (options.threads < 0) return absl::InvalidArgumentError("Synthesizer: threads must be >= 0");
-  absl::StatusOr<std::string> device = train::ResolveDevice(options.device);
-  if (!device.ok()) return device.status();
-  absl::StatusOr<train::Checkpoint> checkpoint = train::ReadCheckpoint(path);
-  if (!checkpoint.ok()) return checkpoint.status();
-  const train::Checkpoint& c = *checkpoint;
-  const int64_t k = c.max_duration() > 0 ? c.max_duration() : c.config().model().max_duration();
-  if (c.symbols().symbols_size() < 2 || c.n_mels() <= 0 || k < 2) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint has no symbol table, n_mels or K (",
-                                                      c.symbols().symbols_size(), " symbols, n_mels ", c.n_mels(),
-                                                      ", K ", k, ")"));
-  }
+  train::InferenceModelOptions model_options;
+  model_options.device = options.device;
+  model_options.threads = options.threads;
+  absl::StatusOr<std::unique_ptr<train::InferenceModel>> model = train::InferenceModel::Create(path, model_options);
+  if (!model.ok()) return model.status();
   auto s = std::make_unique<State>();
   s->options = options;
-  s->config = c.config();
-  s->table = c.symbols();
-  if (c.has_features()) s->features = c.features();
-  s->n_mels = c.n_mels();
-  s->step = c.step();
-  s->device = torch::Device(*device);
+  s->model = *std::move(model);
+  s->device = torch::Device(s->model->device());
+  const records::SymbolTable& table = s->model->symbol_table();
 
   absl::StatusOr<preprocess::SymbolTable> symbols =
-      preprocess::SymbolTable::FromList({s->table.symbols().begin(), s->table.symbols().end()});
+      preprocess::SymbolTable::FromList({table.symbols().begin(), table.symbols().end()});
   if (!symbols.ok()) return absl::FailedPreconditionError(absl::StrCat(path, ": ", symbols.status().message()));
   s->symbols = std::make_unique<preprocess::SymbolTable>(*std::move(symbols));
   absl::StatusOr<preprocess::CleanerKind> kind =
-      preprocess::ParseCleanerKind(s->table.cleaner().empty() ? "english" : s->table.cleaner());
+      preprocess::ParseCleanerKind(table.cleaner().empty() ? "english" : table.cleaner());
   if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", kind.status().message()));
   absl::StatusOr<std::unique_ptr<preprocess::TextCleaner>> cleaner = preprocess::TextCleaner::Create(*kind);
   if (!cleaner.ok()) return cleaner.status();
   s->cleaner = *std::move(cleaner);
-  if (s->table.phonemizer() == "alignment") {  // the reference alignments' phones: spelled by their lexicon
+  if (table.phonemizer() == "alignment") {  // the reference alignments' phones: spelled by their lexicon
     std::map<std::string, std::vector<std::string>> lexicon;
-    for (const records::LexiconEntry& e : s->table.lexicon()) lexicon[e.word()] = {e.phones().begin(), e.phones().end()};
+    for (const records::LexiconEntry& e : table.lexicon()) lexicon[e.word()] = {e.phones().begin(), e.phones().end()};
     if (lexicon.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": the alignment phone table has no lexicon"));
     s->phonemizer = preprocess::Phonemizer::FromLexicon(std::move(lexicon));
-  } else if (!s->table.phonemizer().empty()) {
-    absl::StatusOr<std::unique_ptr<preprocess::Phonemizer>> p = preprocess::Phonemizer::Create(s->table.phonemizer());
+  } else if (!table.phonemizer().empty()) {
+    absl::StatusOr<std::unique_ptr<preprocess::Phonemizer>> p = preprocess::Phonemizer::Create(table.phonemizer());
     if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", p.status().message()));
     s->phonemizer = *std::move(p);
-  }
-
-  absl::StatusOr<model::AcousticModelOptions> model_options =
-      train::ModelOptions(s->config, s->table.symbols_size(), k, s->n_mels);
-  if (!model_options.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint config: ", model_options.status().message()));
-  }
-  try {
-    if (options.threads > 0) torch::set_num_threads(options.threads);
-    absl::StatusOr<model::AcousticModel> m = model::AcousticModel::Create(*model_options);
-    if (!m.ok()) return m.status();
-    s->model = *std::move(m);
-    if (absl::Status loaded = train::LoadModule(c, *s->model); !loaded.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(path, ": ", loaded.message()));
-    }
-    s->model->to(s->device);
-    s->model->eval();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(path, ": ", e.what_without_backtrace()));
   }
   return std::unique_ptr<Synthesizer>(new Synthesizer(std::move(s)));
 }
@@ -188,7 +152,8 @@ absl::Status Synthesizer::Decode(std::vector<SynthesizedUtterance>& utterances, 
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return utterances[a].symbol_ids.size() > utterances[b].symbol_ids.size();
   });
-  const int64_t pad = s_->table.pad_id();
+  const int64_t pad = s_->model->symbol_table().pad_id();
+  model::AcousticModelImpl& acoustic = s_->model->model();
   try {
     c10::InferenceMode inference;
     for (size_t start = 0; start < order.size(); start += s_->options.max_batch) {
@@ -205,7 +170,7 @@ absl::Status Synthesizer::Decode(std::vector<SynthesizedUtterance>& utterances, 
       torch::Tensor t = torch::from_blob(tokens.data(), {B, N}, i64).to(s_->device, /*non_blocking=*/false, /*copy=*/true);
       torch::Tensor len = torch::from_blob(lengths.data(), {B}, i64).to(s_->device, false, true);
       torch::Tensor mask = torch::arange(N, i64.device(s_->device)).unsqueeze(0) < len.unsqueeze(1);
-      absl::StatusOr<model::Synthesis> out = s_->model->Infer(t, mask, speed);
+      absl::StatusOr<model::Synthesis> out = acoustic.Infer(t, mask, speed);
       if (!out.ok()) return out.status();
       torch::Tensor mel = out->mel.mel_postnet.to(torch::kCPU, torch::kFloat).contiguous();  // [B, T, M]
       torch::Tensor frames = out->expanded.lengths.to(torch::kCPU).contiguous();           // [B]
@@ -255,17 +220,11 @@ absl::StatusOr<SynthesisResult> Synthesizer::Synthesize(
   return result;
 }
 
-const records::SymbolTable& Synthesizer::symbol_table() const { return s_->table; }
-const records::FeatureSettings* Synthesizer::feature_settings() const {
-  return s_->features.has_value() ? &*s_->features : nullptr;
-}
-const train::TrainConfig& Synthesizer::config() const { return s_->config; }
-int Synthesizer::n_mels() const { return s_->n_mels; }
-int64_t Synthesizer::step() const { return s_->step; }
-int64_t Synthesizer::num_parameters() const {
-  int64_t n = 0;
-  for (const auto& p : s_->model->parameters()) n += p.numel();
-  return n;
-}
+const records::SymbolTable& Synthesizer::symbol_table() const { return s_->model->symbol_table(); }
+const records::FeatureSettings* Synthesizer::feature_settings() const { return s_->model->feature_settings(); }
+const train::TrainConfig& Synthesizer::config() const { return s_->model->config(); }
+int Synthesizer::n_mels() const { return s_->model->n_mels(); }
+int64_t Synthesizer::step() const { return s_->model->step(); }
+int64_t Synthesizer::num_parameters() const { return s_->model->num_parameters(); }
 
 }  // namespace lightspeech::inference

@@ -2,9 +2,10 @@
 #define LIGHTSPEECH_INFERENCE_SYNTHESIZER_H_
 
 // Inference from a training checkpoint: text (or symbols) -> the checkpoint's cleaner, phonemizer
-// and symbol table -> token ids -> the acoustic model's durations -> log-mel. The model is rebuilt
-// from the checkpoint's TrainConfig exactly as the trainer built it (train/model_factory.h) and its
-// tensors loaded by name, so loading runs no code. LibTorch stays behind this header.
+// and symbol table (//preprocess) -> token ids -> the acoustic model's durations -> log-mel. The
+// model is loaded by train::InferenceModel (train/inference_model.h): rebuilt from the checkpoint's
+// TrainConfig exactly as the trainer built it and its tensors loaded by name, so loading runs no
+// code. LibTorch stays behind this header.
 
 #include <cstdint>
 #include <functional>
@@ -54,10 +55,11 @@ struct SynthesisResult {
 
 class Synthesizer {
  public:
-  // Reads the checkpoint, rebuilds its model in eval mode on options.device and loads its tensors.
-  // Fails naming the path: (DataLoss / FailedPrecondition) from ReadCheckpoint, (FailedPrecondition)
-  // for a checkpoint without a symbol table, n_mels or K, or whose tensors do not fit the model its
-  // config describes; (InvalidArgument) for bad options, an unknown cleaner or phonemizer.
+  // Loads the checkpoint's model in eval mode on options.device (train::InferenceModel::Create),
+  // then its text front end. Fails naming the path: (DataLoss / FailedPrecondition) from
+  // ReadCheckpoint, (FailedPrecondition) for a checkpoint without a symbol table, n_mels or K, or
+  // whose tensors do not fit the model its config describes; (InvalidArgument) for bad options, an
+  // unknown cleaner or phonemizer.
   static absl::StatusOr<std::unique_ptr<Synthesizer>> Create(const std::string& checkpoint_path,
                                                              const SynthesizerOptions& options = {});
   ~Synthesizer();
