@@ -2,7 +2,7 @@
 #define LIGHTSPEECH_TRAIN_DEVICE_H_
 
 // The one place a device name from the command line becomes a LibTorch device name: the trainer,
-// the synthesizer and the benchmarks all resolve --device here.
+// the inference model (evaluation, the synthesizer) and the benchmarks all resolve --device here.
 
 #include <string>
 

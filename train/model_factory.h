@@ -2,8 +2,8 @@
 #define LIGHTSPEECH_TRAIN_MODEL_FACTORY_H_
 
 // The acoustic model's options as a TrainConfig describes them, shared by the trainer (which builds
-// the model it trains) and the synthesizer (which rebuilds it from a checkpoint's config), so both
-// build the identical module tree.
+// the model it trains) and the inference model (train/inference_model.h, which rebuilds it from a
+// checkpoint's config for evaluation and the synthesizer), so both build the identical module tree.
 
 #include <cstdint>
 
