@@ -19,7 +19,7 @@
 #include "records/manifest_io.h"
 #include "train/config.h"
 #include "train/feature_settings.h"
-#include "train/npy.h"
+#include "inference/npy.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -195,7 +195,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
       for (int64_t t = 0; t < u.n_frames; ++t) {
         for (int m = 0; m < u.n_mels; ++m) transposed[m * u.n_frames + t] = u.mel[t * u.n_mels + m];
       }
-      if (absl::Status w = train::WriteNpyFloat32(npy, transposed, {u.n_mels, u.n_frames}); !w.ok()) return w;
+      if (absl::Status w = inference::WriteNpyFloat32(npy, transposed, {u.n_mels, u.n_frames}); !w.ok()) return w;
     }
     const double seconds = u.n_frames * frame_seconds;
     audio_seconds += seconds;

@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<InferenceModel>> InferenceModel::Create(const Che
   }
   auto s = std::make_unique<State>();
   s->config = c.config();
+  ApplyTrainDefaults(&s->config);  // a checkpoint written before runs wrote their defaults in
   if (options.separator_frame_penalty.has_value()) s->config.set_separator_frame_penalty(*options.separator_frame_penalty);
   if (options.separator_penalty_covers_punctuation.has_value()) {
     s->config.set_separator_penalty_covers_punctuation(*options.separator_penalty_covers_punctuation);

@@ -66,7 +66,8 @@ class InferenceModel {
   model::AcousticModelImpl& model() const;
   const std::string& device() const;  // the resolved LibTorch device name
 
-  // The checkpoint's configuration, with the alignment options applied.
+  // The checkpoint's configuration, with the defaults filled in (ApplyTrainDefaults) and the
+  // alignment options applied.
   const TrainConfig& config() const;
   const records::SymbolTable& symbol_table() const;
   // The training data's feature settings as the checkpoint records them; null for a checkpoint

@@ -1,4 +1,4 @@
-#include "train/npy.h"
+#include "inference/npy.h"
 
 #include <cstdlib>
 #include <string>
@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "records/file_util.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 namespace {
 
 // Golden bytes written by hand from the NPY 1.0 spec (numpy.lib.format): magic "\x93NUMPY", version
@@ -71,4 +71,4 @@ TEST(NpyTest, WritesFile) {
 }
 
 }  // namespace
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference

@@ -1,5 +1,5 @@
-#ifndef LIGHTSPEECH_TRAIN_NPY_H_
-#define LIGHTSPEECH_TRAIN_NPY_H_
+#ifndef LIGHTSPEECH_INFERENCE_NPY_H_
+#define LIGHTSPEECH_INFERENCE_NPY_H_
 
 // NumPy .npy files (format version 1.0, https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html)
 // for float32 arrays: what HiFi-GAN-style vocoders load with np.load. No LibTorch.
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 
 // The 6-byte magic, version 1.0, the little-endian uint16 header length and the header dict
 // {'descr': '<f4', 'fortran_order': False, 'shape': (...), } padded with spaces and ended by '\n'
@@ -27,6 +27,6 @@ absl::StatusOr<std::string> EncodeNpyFloat32(absl::Span<const float> data, absl:
 // sees half a file). Fails as EncodeNpyFloat32 does, or with the errno status naming the path.
 absl::Status WriteNpyFloat32(const std::string& path, absl::Span<const float> data, absl::Span<const int64_t> shape);
 
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference
 
-#endif  // LIGHTSPEECH_TRAIN_NPY_H_
+#endif  // LIGHTSPEECH_INFERENCE_NPY_H_

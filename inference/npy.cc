@@ -1,4 +1,4 @@
-#include "train/npy.h"
+#include "inference/npy.h"
 
 #include <cstring>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "records/file_util.h"
 
-namespace lightspeech::train {
+namespace lightspeech::inference {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";  // 6 bytes
@@ -71,4 +71,4 @@ absl::Status WriteNpyFloat32(const std::string& path, absl::Span<const float> da
   return records::WriteFileAtomically(path, *bytes);
 }
 
-}  // namespace lightspeech::train
+}  // namespace lightspeech::inference
