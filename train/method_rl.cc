@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "model/aligner.h"
 #include "model/length_regulator.h"
 #include "rl/baselines.h"
@@ -19,7 +20,6 @@
 #include "rl/reinforce.h"
 #include "rl/rewards.h"
 #include "train/method.h"
-#include "train/status_macros.h"
 
 namespace lightspeech::train::internal {
 namespace {

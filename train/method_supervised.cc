@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "base/status_macros.h"
 #include "model/aligner.h"
 #include "train/method.h"
-#include "train/status_macros.h"
 
 namespace lightspeech::train::internal {
 namespace {

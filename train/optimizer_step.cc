@@ -11,9 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "torch/torch.h"
 #include "train/compat.h"
-#include "train/status_macros.h"
 #include "train/step_context.h"
 #include "train/trainer.h"
 #include "train/trainer_state.h"

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "base/status_macros.h"
 #include "model/aligner.h"
 #include "model/duration.h"
 #include "train/alignment_metrics.h"
-#include "train/status_macros.h"
 
 namespace lightspeech::train::internal {
 namespace {

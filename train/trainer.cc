@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "model/acoustic_model.h"
 #include "records/file_util.h"
 #include "torch/torch.h"
@@ -24,7 +25,6 @@
 #include "train/feature_settings.h"
 #include "train/method.h"
 #include "train/model_factory.h"
-#include "train/status_macros.h"
 #include "train/step_context.h"
 #include "train/trainer_state.h"
 
