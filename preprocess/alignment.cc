@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "preprocess/words.h"
 
 namespace lightspeech::preprocess {
@@ -199,11 +200,6 @@ class TokenReader {
   size_t pos_ = 0;
 };
 
-#define LS_ASSIGN_OR_RETURN(lhs, expr)          \
-  auto lhs##_or = (expr);                       \
-  if (!lhs##_or.ok()) return lhs##_or.status(); \
-  auto lhs = std::move(*lhs##_or)
-
 struct Tier {
   std::string name;
   bool interval = true;
@@ -264,12 +260,12 @@ bool IsSilenceLabel(absl::string_view label) {
 absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string_view source,
                                         absl::string_view words_tier,
                                         absl::string_view phones_tier) {
-  LS_ASSIGN_OR_RETURN(utf8, ToUtf8(contents, source));
-  LS_ASSIGN_OR_RETURN(tokens, TokenizePraat(utf8, source));
+  LS_ASSIGN_OR_RETURN(auto utf8, ToUtf8(contents, source));
+  LS_ASSIGN_OR_RETURN(auto tokens, TokenizePraat(utf8, source));
   TokenReader r(std::move(tokens), source);
   {
     const int line = r.line();
-    LS_ASSIGN_OR_RETURN(file_type, r.String());
+    LS_ASSIGN_OR_RETURN(auto file_type, r.String());
     if (file_type != "ooTextFile") {
       return Error(source, line,
                    absl::StrCat("not a Praat text file (file type '", file_type, "')"));
@@ -277,21 +273,21 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
   }
   {
     const int line = r.line();
-    LS_ASSIGN_OR_RETURN(object_class, r.String());
+    LS_ASSIGN_OR_RETURN(auto object_class, r.String());
     if (object_class != "TextGrid") {
       return Error(source, line,
                    absl::StrCat("object class is '", object_class, "', not 'TextGrid'"));
     }
   }
-  LS_ASSIGN_OR_RETURN(xmin, r.Number());
-  LS_ASSIGN_OR_RETURN(xmax, r.Number());
+  LS_ASSIGN_OR_RETURN(auto xmin, r.Number());
+  LS_ASSIGN_OR_RETURN(auto xmax, r.Number());
   (void)xmin;
   const int flag_line = r.line();
-  LS_ASSIGN_OR_RETURN(flag, r.Flag());
+  LS_ASSIGN_OR_RETURN(auto flag, r.Flag());
   std::vector<Tier> tiers;
   if (flag == "exists") {
     const int line = r.line();
-    LS_ASSIGN_OR_RETURN(n_tiers, r.Number());
+    LS_ASSIGN_OR_RETURN(auto n_tiers, r.Number());
     // A count beyond the file's size is corrupt and would overflow the loop counter (tools/fuzz).
     if (n_tiers < 0 || n_tiers != std::floor(n_tiers) || n_tiers > static_cast<double>(contents.size())) {
       return Error(source, line, absl::StrCat("bad tier count ", n_tiers));
@@ -299,19 +295,19 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
     for (int t = 0; t < static_cast<int>(n_tiers); ++t) {
       Tier tier;
       tier.line = r.line();
-      LS_ASSIGN_OR_RETURN(tier_class, r.String());
+      LS_ASSIGN_OR_RETURN(auto tier_class, r.String());
       if (tier_class != "IntervalTier" && tier_class != "TextTier") {
         return Error(source, tier.line, absl::StrCat("unknown tier class '", tier_class, "'"));
       }
       tier.interval = tier_class == "IntervalTier";
-      LS_ASSIGN_OR_RETURN(name, r.String());
+      LS_ASSIGN_OR_RETURN(auto name, r.String());
       tier.name = name;
-      LS_ASSIGN_OR_RETURN(tmin, r.Number());
-      LS_ASSIGN_OR_RETURN(tmax, r.Number());
+      LS_ASSIGN_OR_RETURN(auto tmin, r.Number());
+      LS_ASSIGN_OR_RETURN(auto tmax, r.Number());
       tier.xmin = tmin;
       tier.xmax = tmax;
       const int count_line = r.line();
-      LS_ASSIGN_OR_RETURN(count, r.Number());
+      LS_ASSIGN_OR_RETURN(auto count, r.Number());
       // Each interval takes at least a few bytes of the file, so a count beyond its size is corrupt
       // (and would overflow the loop counter: found by tools/fuzz:fuzz_alignment).
       if (count < 0 || count != std::floor(count) || count > static_cast<double>(contents.size())) {
@@ -320,15 +316,15 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
       for (int k = 0; k < static_cast<int>(count); ++k) {
         Interval iv;
         iv.line = r.line();
-        LS_ASSIGN_OR_RETURN(a, r.Number());
+        LS_ASSIGN_OR_RETURN(auto a, r.Number());
         iv.start = a;
         if (tier.interval) {
-          LS_ASSIGN_OR_RETURN(b, r.Number());
+          LS_ASSIGN_OR_RETURN(auto b, r.Number());
           iv.end = b;
         } else {
           iv.end = a;
         }
-        LS_ASSIGN_OR_RETURN(text, r.String());
+        LS_ASSIGN_OR_RETURN(auto text, r.String());
         iv.label = Canonical(std::move(text));
         tier.intervals.push_back(std::move(iv));
       }
@@ -357,12 +353,12 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
   out.duration = xmax;
   const Tier* phones = find(phones_tier);
   if (phones == nullptr) return missing(phones_tier);
-  if (absl::Status s = CheckTier(*phones, source); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckTier(*phones, source));
   out.phones = phones->intervals;
   if (!words_tier.empty()) {
     const Tier* words = find(words_tier);
     if (words == nullptr) return missing(words_tier);
-    if (absl::Status s = CheckTier(*words, source); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(CheckTier(*words, source));
     out.words = words->intervals;
   }
   if (std::fabs(phones->xmax - xmax) > kTimeEpsilon) {
@@ -374,7 +370,7 @@ absl::StatusOr<Alignment> ParseTextGrid(absl::string_view contents, absl::string
 }
 
 absl::StatusOr<Alignment> ParseLab(absl::string_view contents, absl::string_view source) {
-  LS_ASSIGN_OR_RETURN(utf8, ToUtf8(contents, source));
+  LS_ASSIGN_OR_RETURN(auto utf8, ToUtf8(contents, source));
   const std::vector<absl::string_view> lines = absl::StrSplit(utf8, '\n');
   bool festival = false;
   size_t first = 0;
@@ -705,7 +701,5 @@ std::string FormatTextGridLong(const Alignment& alignment) {
   }
   return s;
 }
-
-#undef LS_ASSIGN_OR_RETURN
 
 }  // namespace lightspeech::preprocess
