@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
 #include "espeak-ng/speak_lib.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/words.h"
@@ -99,7 +100,7 @@ absl::StatusOr<EspeakUtterance> SynthesizeAsWritten(absl::string_view text, cons
   collector.keep_audio = options.keep_audio;
   {
     absl::MutexLock lock(&g_mutex);
-    if (absl::Status s = EnsureInitialized(); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(EnsureInitialized());
     if (g_init_rate != kEspeakSampleRate) {
       return absl::InternalError(absl::StrFormat("espeak-ng synthesizes at %d Hz, expected %d",
                                                  g_init_rate, kEspeakSampleRate));
@@ -261,16 +262,15 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text, const E
     absl::StrAppend(&spoken, spoken.empty() ? "" : " ", s);
   }
   if (!changed) return SynthesizeAsWritten(text, options);
-  absl::StatusOr<EspeakUtterance> u = SynthesizeAsWritten(spoken, options);
-  if (!u.ok()) return u.status();
+  LS_ASSIGN_OR_RETURN(EspeakUtterance u, SynthesizeAsWritten(spoken, options));
   // Each word of `u` covers consecutive word tokens of `spoken` (its label joins their labels);
   // words that share a text word become one, labelled with the text's words.
   std::vector<EspeakWord> words;
-  std::vector<int> new_index(u->words.size());
+  std::vector<int> new_index(u.words.size());
   std::vector<int> last_source;  // per new word: the last text word it covers
   size_t next_token = 0;
-  for (size_t w = 0; w < u->words.size(); ++w) {
-    const size_t n = std::vector<absl::string_view>(absl::StrSplit(u->words[w].label, ' ', absl::SkipEmpty())).size();
+  for (size_t w = 0; w < u.words.size(); ++w) {
+    const size_t n = std::vector<absl::string_view>(absl::StrSplit(u.words[w].label, ' ', absl::SkipEmpty())).size();
     if (n == 0 || next_token + n > source.size()) {
       return absl::InternalError(absl::StrCat("espeak-ng: cannot map the words of '", spoken, "' onto '", text, "'"));
     }
@@ -279,10 +279,10 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text, const E
     if (!words.empty() && first <= last_source.back()) {
       for (int k = last_source.back() + 1; k <= last; ++k) absl::StrAppend(&words.back().label, " ", labels[k]);
       last_source.back() = std::max(last_source.back(), last);
-      words.back().end_sample = u->words[w].end_sample;
+      words.back().end_sample = u.words[w].end_sample;
     } else {
       std::vector<std::string> parts(labels.begin() + first, labels.begin() + last + 1);
-      words.push_back({absl::StrJoin(parts, " "), u->words[w].start_sample, u->words[w].end_sample});
+      words.push_back({absl::StrJoin(parts, " "), u.words[w].start_sample, u.words[w].end_sample});
       last_source.push_back(last);
     }
     new_index[w] = static_cast<int>(words.size()) - 1;
@@ -290,10 +290,10 @@ absl::StatusOr<EspeakUtterance> EspeakSynthesize(absl::string_view text, const E
   if (next_token != source.size()) {
     return absl::InternalError(absl::StrCat("espeak-ng: cannot map the words of '", spoken, "' onto '", text, "'"));
   }
-  for (EspeakPhone& p : u->phones) {
+  for (EspeakPhone& p : u.phones) {
     if (p.word >= 0) p.word = new_index[p.word];
   }
-  u->words = std::move(words);
+  u.words = std::move(words);
   return u;
 }
 

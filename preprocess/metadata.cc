@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "preprocess/cleaners.h"
 #include "records/file_util.h"
 
@@ -67,9 +68,8 @@ Metadata ParseMetadata(absl::string_view contents, absl::string_view path) {
 }
 
 absl::StatusOr<Metadata> ReadMetadata(const std::string& path) {
-  absl::StatusOr<std::string> contents = records::ReadFile(path);
-  if (!contents.ok()) return contents.status();
-  return ParseMetadata(*contents, path);
+  LS_ASSIGN_OR_RETURN(std::string contents, records::ReadFile(path));
+  return ParseMetadata(contents, path);
 }
 
 }  // namespace lightspeech::preprocess

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "preprocess/espeak_synth.h"
 #include "preprocess/words.h"
 
@@ -74,10 +75,9 @@ absl::StatusOr<std::vector<std::vector<std::string>>> Phonemizer::PhonemizeWords
   EspeakOptions options;
   options.voice = voice_;
   options.keep_audio = false;
-  absl::StatusOr<EspeakUtterance> u = EspeakSynthesize(normalized_text, options);
-  if (!u.ok()) return u.status();
-  std::vector<std::vector<std::string>> words(u->words.size());
-  for (EspeakPhone& p : u->phones) {
+  LS_ASSIGN_OR_RETURN(EspeakUtterance u, EspeakSynthesize(normalized_text, options));
+  std::vector<std::vector<std::string>> words(u.words.size());
+  for (EspeakPhone& p : u.phones) {
     if (p.word >= 0) words[p.word].push_back(std::move(p.symbol));
   }
   return words;
@@ -85,12 +85,11 @@ absl::StatusOr<std::vector<std::vector<std::string>>> Phonemizer::PhonemizeWords
 
 absl::StatusOr<std::vector<std::string>> Phonemizer::Phonemize(
     absl::string_view normalized_text) const {
-  absl::StatusOr<std::vector<std::vector<std::string>>> words = PhonemizeWords(normalized_text);
-  if (!words.ok()) return words.status();
+  LS_ASSIGN_OR_RETURN(std::vector<std::vector<std::string>> words, PhonemizeWords(normalized_text));
   std::vector<std::string> out;
-  for (size_t i = 0; i < words->size(); ++i) {
+  for (size_t i = 0; i < words.size(); ++i) {
     if (i > 0) out.push_back(kWordSeparator);
-    for (std::string& p : (*words)[i]) out.push_back(std::move(p));
+    for (std::string& p : words[i]) out.push_back(std::move(p));
   }
   return out;
 }

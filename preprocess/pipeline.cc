@@ -29,6 +29,7 @@
 #include "google/protobuf/text_format.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "preprocess/alignment.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/metadata.h"
@@ -162,10 +163,9 @@ std::string WithoutPathPrefix(absl::string_view message, const std::string& path
 }
 
 absl::StatusOr<ShardInfo> ReadStats(const std::string& path) {
-  absl::StatusOr<std::string> text = records::ReadFile(path);
-  if (!text.ok()) return text.status();
+  LS_ASSIGN_OR_RETURN(std::string text, records::ReadFile(path));
   ShardInfo info;
-  if (!google::protobuf::TextFormat::ParseFromString(*text, &info)) {
+  if (!google::protobuf::TextFormat::ParseFromString(text, &info)) {
     return absl::DataLossError(absl::StrCat(path, ": unreadable shard stats"));
   }
   return info;
@@ -259,7 +259,7 @@ absl::Status PipelineOptions::Validate() const {
   if (phonemizer == "alignment" && alignments.empty()) {
     return absl::InvalidArgumentError("--phonemizer=alignment takes the phones of --alignments, which is not set");
   }
-  if (auto s = ParseCleanerKind(cleaner); !s.ok()) return s.status();
+  LS_RETURN_IF_ERROR(ParseCleanerKind(cleaner).status());
   return MelOptions(*this).Validate();
 }
 
@@ -272,7 +272,7 @@ std::string FindAudio(const std::string& dataset, const std::string& id) {
 }
 
 absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostream& log_stream) {
-  if (auto s = o.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(o.Validate());
   const auto start = Clock::now();
   Log log(log_stream, o.progress);
   PipelineSummary summary;
@@ -281,29 +281,25 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   if (!records::IsDirectory(o.dataset)) {
     return absl::NotFoundError(absl::StrCat(o.dataset, ": dataset folder not found"));
   }
-  absl::StatusOr<Metadata> metadata = ReadMetadata(absl::StrCat(o.dataset, "/metadata.csv"));
-  if (!metadata.ok()) return metadata.status();
-  for (const auto& p : metadata->problems) {
+  LS_ASSIGN_OR_RETURN(Metadata metadata, ReadMetadata(absl::StrCat(o.dataset, "/metadata.csv")));
+  for (const auto& p : metadata.problems) {
     log.Line(p.message);
     ++summary.skipped[p.reason];
   }
   const CleanerKind kind = *ParseCleanerKind(o.cleaner);
-  absl::StatusOr<std::unique_ptr<TextCleaner>> cleaner = TextCleaner::Create(kind);
-  if (!cleaner.ok()) return cleaner.status();
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<TextCleaner> cleaner, TextCleaner::Create(kind));
   const bool alignment_phones = o.phonemizer == "alignment";
   Pronunciations pronunciations;
   int64_t words_seen = 0;
   std::unique_ptr<Phonemizer> phonemizer;
   if (!o.phonemizer.empty() && !alignment_phones) {
-    absl::StatusOr<std::unique_ptr<Phonemizer>> p = Phonemizer::Create(o.phonemizer);
-    if (!p.ok()) return p.status();
-    phonemizer = *std::move(p);
+    LS_ASSIGN_OR_RETURN(phonemizer, Phonemizer::Create(o.phonemizer));
   }
   std::vector<const MetadataEntry*> usable;
   std::vector<std::string> cleaned;
   std::vector<std::vector<std::string>> phones;
-  for (const auto& e : metadata->entries) {
-    absl::StatusOr<std::string> c = (*cleaner)->Clean(e.normalized_text);
+  for (const auto& e : metadata.entries) {
+    absl::StatusOr<std::string> c = cleaner->Clean(e.normalized_text);
     if (!c.ok()) {
       log.Line(absl::StrCat(o.dataset, "/metadata.csv:", e.line, ": ", c.status().message(), " (id '", e.id, "')"));
       ++summary.skipped["empty_text"];
@@ -369,8 +365,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   } else if (kind != CleanerKind::kEnglish) {
     table_or = SymbolTable::FromTexts(cleaned);
   }
-  if (!table_or.ok()) return table_or.status();
-  const SymbolTable table = *std::move(table_or);
+  LS_ASSIGN_OR_RETURN(const SymbolTable table, std::move(table_or));
 
   // 2. Plan: utterance -> split -> shard, pure functions of the id.
   const int num_train = o.num_shards > 0 ? o.num_shards
@@ -398,7 +393,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   {
     std::string text;
     google::protobuf::TextFormat::PrintToString(plan, &text);
-    if (auto s = records::WriteFileAtomically(absl::StrCat(o.out, "/", kPlanFile), text); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(records::WriteFileAtomically(absl::StrCat(o.out, "/", kPlanFile), text));
   }
 
   // 4. This worker's shards, skipping completed ones (file + stats sidecar).
@@ -422,8 +417,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
     total_utts += static_cast<int64_t>(shards[g].entries.size());
   }
 
-  absl::StatusOr<features::LogMel> log_mel = features::LogMel::Create(MelOptions(o));
-  if (!log_mel.ok()) return log_mel.status();
+  LS_ASSIGN_OR_RETURN(features::LogMel log_mel, features::LogMel::Create(MelOptions(o)));
 
   std::atomic<size_t> next{0};
   std::atomic<int64_t> done{0};
@@ -535,7 +529,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
             }
           }
         }
-        if (auto s = log_mel->Compute(audio->samples, &mel); !s.ok()) {
+        if (auto s = log_mel.Compute(audio->samples, &mel); !s.ok()) {
           skip("unreadable_audio", absl::StrCat(audio_path, ": ", s.message()));
           continue;
         }
@@ -646,28 +640,25 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
 }
 
 absl::Status MergeManifests(const std::string& out, std::ostream& log) {
-  absl::StatusOr<std::string> plan_text = records::ReadFile(absl::StrCat(out, "/", kPlanFile));
-  if (!plan_text.ok()) return plan_text.status();
+  LS_ASSIGN_OR_RETURN(std::string plan_text, records::ReadFile(absl::StrCat(out, "/", kPlanFile)));
   Manifest m;
-  if (!google::protobuf::TextFormat::ParseFromString(*plan_text, &m)) {
+  if (!google::protobuf::TextFormat::ParseFromString(plan_text, &m)) {
     return absl::DataLossError(absl::StrCat(out, "/", kPlanFile, ": unreadable plan"));
   }
-  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(out);
-  if (!names.ok()) return names.status();
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(out));
   // Expected shard names follow from the plan's shard counts, recorded in the file names themselves:
   // every "*.tfrecord" name tells its total ("-of-N"), so check that each split is complete.
   std::map<std::string, std::pair<int, int>> splits;  // split -> (seen, expected)
-  for (const auto& n : *names) {
+  for (const auto& n : names) {
     if (n.size() < 9 || n.compare(n.size() - 9, 9, ".tfrecord") != 0) continue;
     const std::string stats = absl::StrCat(out, "/", n, kStatsSuffix);
     if (!records::IsRegularFile(stats)) {
       return absl::FailedPreconditionError(absl::StrCat(out, "/", n, ": shard has no stats yet (incomplete)"));
     }
-    absl::StatusOr<ShardInfo> info = ReadStats(stats);
-    if (!info.ok()) return info.status();
-    *m.add_shards() = *info;
+    LS_ASSIGN_OR_RETURN(ShardInfo info, ReadStats(stats));
+    *m.add_shards() = info;
     const size_t of = n.rfind("-of-");
-    const std::string split(records::SplitName(info->split()));
+    const std::string split(records::SplitName(info.split()));
     splits[split].first += 1;
     splits[split].second = std::atoi(n.c_str() + of + 4);
   }
@@ -679,7 +670,7 @@ absl::Status MergeManifests(const std::string& out, std::ostream& log) {
   }
   if (m.shards_size() == 0) return absl::FailedPreconditionError(absl::StrCat(out, ": no complete shards"));
   records::UpdateManifestTotals(&m);
-  if (auto s = records::WriteManifest(out, m); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(records::WriteManifest(out, m));
   log << "wrote " << out << "/" << records::kManifestFileName << " (" << m.shards_size() << " shards, "
       << m.num_records() << " utterances)\n";
   return absl::OkStatus();
