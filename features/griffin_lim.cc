@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::features {
 namespace {
@@ -35,10 +36,9 @@ absl::Status GriffinLimOptions::Validate() const {
 
 absl::StatusOr<GriffinLim> GriffinLim::Create(const LogMelOptions& mel_options,
                                               const GriffinLimOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  absl::StatusOr<LogMel> log_mel = LogMel::Create(mel_options);
-  if (!log_mel.ok()) return log_mel.status();
-  const MelFilterbank& fb = log_mel->filterbank();
+  LS_RETURN_IF_ERROR(options.Validate());
+  LS_ASSIGN_OR_RETURN(LogMel log_mel, LogMel::Create(mel_options));
+  const MelFilterbank& fb = log_mel.filterbank();
   std::vector<float> rows(fb.n_mels(), 0.0f), cols(fb.n_bins(), 0.0f);
   for (int m = 0; m < fb.n_mels(); ++m) {
     for (int k = fb.begin(m); k < fb.end(m); ++k) {
@@ -46,7 +46,7 @@ absl::StatusOr<GriffinLim> GriffinLim::Create(const LogMelOptions& mel_options,
       cols[k] += fb.weights(m)[k - fb.begin(m)];
     }
   }
-  return GriffinLim(options, *std::move(log_mel), std::move(rows), std::move(cols));
+  return GriffinLim(options, std::move(log_mel), std::move(rows), std::move(cols));
 }
 
 absl::Status GriffinLim::MelToMagnitude(absl::Span<const float> log_mel, int64_t n_frames,
@@ -98,8 +98,8 @@ absl::Status GriffinLim::Reconstruct(absl::Span<const float> magnitude, int64_t 
   const float beta = options_.momentum / (1.0f + options_.momentum);
   for (int it = 0; it < options_.iterations; ++it) {
     for (size_t i = 0; i < n; ++i) spec[i] = magnitude[i] * angles[i];
-    if (absl::Status s = stft.Inverse(spec, n_frames, audio); !s.ok()) return s;
-    if (absl::Status s = stft.Forward(*audio, &rebuilt); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(stft.Inverse(spec, n_frames, audio));
+    LS_RETURN_IF_ERROR(stft.Forward(*audio, &rebuilt));
     for (size_t i = 0; i < n; ++i) {
       const std::complex<float> a = rebuilt[i] - beta * previous[i];
       const float r = std::hypot(a.real(), a.imag()) + kDivisionGuard;
@@ -114,8 +114,8 @@ absl::Status GriffinLim::Reconstruct(absl::Span<const float> magnitude, int64_t 
 absl::StatusOr<std::vector<float>> GriffinLim::Synthesize(absl::Span<const float> log_mel,
                                                           int64_t n_frames) const {
   std::vector<float> magnitude, audio;
-  if (absl::Status s = MelToMagnitude(log_mel, n_frames, &magnitude); !s.ok()) return s;
-  if (absl::Status s = Reconstruct(magnitude, n_frames, &audio); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(MelToMagnitude(log_mel, n_frames, &magnitude));
+  LS_RETURN_IF_ERROR(Reconstruct(magnitude, n_frames, &audio));
   return audio;
 }
 

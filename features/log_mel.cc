@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::features {
 
@@ -29,14 +30,13 @@ absl::Status LogMelOptions::Validate() const {
 }
 
 absl::StatusOr<LogMel> LogMel::Create(const LogMelOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  absl::StatusOr<Stft> stft =
-      Stft::Create(options.n_fft, options.hop_length, options.win_length, options.window);
-  if (!stft.ok()) return stft.status();
-  absl::StatusOr<MelFilterbank> fb = MelFilterbank::Create(
-      options.n_fft / 2 + 1, options.n_mels, options.sample_rate, options.f_min, options.f_max);
-  if (!fb.ok()) return fb.status();
-  return LogMel(options, *std::move(stft), *std::move(fb));
+  LS_RETURN_IF_ERROR(options.Validate());
+  LS_ASSIGN_OR_RETURN(
+      Stft stft, Stft::Create(options.n_fft, options.hop_length, options.win_length, options.window));
+  LS_ASSIGN_OR_RETURN(MelFilterbank fb,
+                      MelFilterbank::Create(options.n_fft / 2 + 1, options.n_mels, options.sample_rate,
+                                            options.f_min, options.f_max));
+  return LogMel(options, std::move(stft), std::move(fb));
 }
 
 absl::Status LogMel::Run(absl::Span<const float> samples, bool take_log,
@@ -67,7 +67,7 @@ absl::Status LogMel::Compute(absl::Span<const float> samples, std::vector<float>
 
 absl::StatusOr<std::vector<float>> LogMel::Compute(absl::Span<const float> samples) const {
   std::vector<float> out;
-  if (absl::Status s = Compute(samples, &out); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(Compute(samples, &out));
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::features {
 namespace {
@@ -119,7 +120,7 @@ void Stft::FrameMagnitude(const float* frame_start, float* magnitude) const {
 absl::Status Stft::Forward(absl::Span<const float> x,
                            std::vector<std::complex<float>>* spec) const {
   std::vector<float> padded;
-  if (absl::Status s = PadReflect(x, &padded); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(PadReflect(x, &padded));
   const int64_t frames = NumFrames(static_cast<int64_t>(x.size()));
   const int bins = num_bins();
   spec->resize(frames * bins);
