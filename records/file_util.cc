@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::records {
 
@@ -66,9 +67,7 @@ absl::StatusOr<std::FILE*> CreateNewFile(const std::string& path) {
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
   const std::string partial = absl::StrCat(path, ".partial");
-  absl::StatusOr<std::FILE*> created = CreateNewFile(partial);
-  if (!created.ok()) return created.status();
-  std::FILE* f = *created;
+  LS_ASSIGN_OR_RETURN(std::FILE* f, CreateNewFile(partial));
   bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
   int err = errno;
   if (ok && std::fflush(f) != 0) ok = false, err = errno;

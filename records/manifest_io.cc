@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "records/file_util.h"
@@ -86,13 +87,12 @@ absl::Status ValidateManifest(const Manifest& m) {
 
 absl::StatusOr<Manifest> ReadManifest(const std::string& path) {
   const std::string file = IsDirectory(path) ? absl::StrCat(path, "/", kManifestFileName) : path;
-  absl::StatusOr<std::string> text = ReadFile(file);
-  if (!text.ok()) return text.status();
+  LS_ASSIGN_OR_RETURN(std::string text, ReadFile(file));
   Manifest m;
   google::protobuf::TextFormat::Parser parser;
   FirstError errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, &m)) {
+  if (!parser.ParseFromString(text, &m)) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": ", errors.message()));
   }
   if (auto s = ValidateManifest(m); !s.ok()) {
@@ -102,7 +102,7 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& path) {
 }
 
 absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
-  if (auto s = ValidateManifest(m); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(ValidateManifest(m));
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(m, &text)) {
     return absl::InternalError("manifest: cannot print as text format");

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "records/crc32c.h"
 #include "records/file_util.h"
 
@@ -147,9 +148,8 @@ ShardWriter::~ShardWriter() {
 
 absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::Create(const std::string& path) {
   std::string partial = absl::StrCat(path, kPartialSuffix);
-  absl::StatusOr<std::FILE*> f = CreateNewFile(partial);  // never follows a symlink
-  if (!f.ok()) return f.status();
-  return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), *f));
+  LS_ASSIGN_OR_RETURN(std::FILE* f, CreateNewFile(partial));  // never follows a symlink
+  return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), f));
 }
 
 absl::Status ShardWriter::Fail(absl::string_view what, int err) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "records/manifest_io.h"
 #include "records/partition.h"
 #include "records/record_io.h"
@@ -93,31 +94,29 @@ absl::StatusOr<Manifest> WriteSyntheticCorpus(const std::string& dir, int num_ut
     for (auto& o : outs) {
       if (o.info.path() == name) return &o;
     }
-    auto w = ShardWriter::Create(absl::StrCat(dir, "/", name));
-    if (!w.ok()) return w.status();
-    outs.push_back({*std::move(w), ShardInfo()});
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<ShardWriter> w, ShardWriter::Create(absl::StrCat(dir, "/", name)));
+    outs.push_back({std::move(w), ShardInfo()});
     outs.back().info.set_path(name);
     outs.back().info.set_split(split);
     return &outs.back();
   };
   // Create every shard so that empty ones exist too.
   for (int i = 0; i < num_train_shards; ++i) {
-    if (auto o = out_for(TRAIN, i, num_train_shards); !o.ok()) return o.status();
+    LS_RETURN_IF_ERROR(out_for(TRAIN, i, num_train_shards).status());
   }
   if (val_fraction > 0) {
-    if (auto o = out_for(VALIDATION, 0, 1); !o.ok()) return o.status();
+    LS_RETURN_IF_ERROR(out_for(VALIDATION, 0, 1).status());
   }
   std::string payload;
   for (int i = 0; i < num_utterances; ++i) {
     const std::string id = absl::StrFormat("synth-%04d", i);
     const Utterance u = MakeSyntheticUtterance(id, 40 + (i * 37) % 160, 8 + (i * 11) % 30);
     const Split split = SplitForId(id, val_fraction);
-    absl::StatusOr<Out*> o = split == TRAIN ? out_for(TRAIN, ShardForId(id, num_train_shards), num_train_shards)
-                                            : out_for(VALIDATION, 0, 1);
-    if (!o.ok()) return o.status();
-    if (absl::Status s = EncodeUtterance(u, &payload); !s.ok()) return s;
-    if (absl::Status s = (*o)->writer->Write(payload); !s.ok()) return s;
-    ShardInfo& info = (*o)->info;
+    LS_ASSIGN_OR_RETURN(Out* o, split == TRAIN ? out_for(TRAIN, ShardForId(id, num_train_shards), num_train_shards)
+                                               : out_for(VALIDATION, 0, 1));
+    LS_RETURN_IF_ERROR(EncodeUtterance(u, &payload));
+    LS_RETURN_IF_ERROR(o->writer->Write(payload));
+    ShardInfo& info = o->info;
     info.set_num_records(info.num_records() + 1);
     info.set_num_frames(info.num_frames() + u.n_frames());
     info.set_seconds(info.seconds() + double(u.num_samples()) / u.sample_rate());
@@ -125,11 +124,11 @@ absl::StatusOr<Manifest> WriteSyntheticCorpus(const std::string& dir, int num_ut
   }
   for (auto& o : outs) {
     o.info.set_num_bytes(o.writer->num_bytes());
-    if (absl::Status s = o.writer->Finish(); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(o.writer->Finish());
     *m.add_shards() = o.info;
   }
   UpdateManifestTotals(&m);
-  if (absl::Status s = WriteManifest(dir, m); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(WriteManifest(dir, m));
   return m;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::records {
 namespace {
@@ -55,8 +56,8 @@ absl::Status ValidateUtterance(const Utterance& u) {
   }
   if (u.has_alignment()) {
     const ReferenceAlignment& a = u.alignment();
-    if (auto s = CheckIntervals(u, a.phones(), "phone"); !s.ok()) return s;
-    if (auto s = CheckIntervals(u, a.words(), "word"); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(CheckIntervals(u, a.phones(), "phone"));
+    LS_RETURN_IF_ERROR(CheckIntervals(u, a.words(), "word"));
     if (a.durations_size() > 0) {
       if (a.durations_size() != u.symbol_ids_size()) {
         return absl::InvalidArgumentError(absl::StrCat(who, a.durations_size(), " durations for ",
@@ -77,7 +78,7 @@ absl::Status ValidateUtterance(const Utterance& u) {
 }
 
 absl::Status EncodeUtterance(const Utterance& u, std::string* payload) {
-  if (auto s = ValidateUtterance(u); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(ValidateUtterance(u));
   if (!u.SerializeToString(payload)) {
     return absl::InternalError(absl::StrCat("utterance '", u.id(), "': serialization failed"));
   }
