@@ -1,6 +1,7 @@
 #include "model/acoustic_model.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::model {
 
@@ -59,14 +60,14 @@ AcousticModelOptions AcousticModelOptions::Light(int64_t vocab_size, int64_t max
 }
 
 absl::Status AcousticModelOptions::Validate() const {
-  if (absl::Status s = encoder.Validate(); !s.ok()) return s;
-  if (absl::Status s = policy.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(encoder.Validate());
+  LS_RETURN_IF_ERROR(policy.Validate());
   if (use_predictor) {
-    if (absl::Status s = predictor.Validate(); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(predictor.Validate());
   }
-  if (absl::Status s = decoder.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(decoder.Validate());
   if (use_aligner) {
-    if (absl::Status s = aligner.Validate(); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(aligner.Validate());
   }
   const int64_t c = encoder.output_dim;
   if (policy.input_dim != c || decoder.input_dim != c || (use_predictor && predictor.input_dim != c)) {
@@ -125,12 +126,12 @@ absl::StatusOr<torch::Tensor> AcousticModelImpl::PredictLogDurations(const torch
 absl::StatusOr<Synthesis> AcousticModelImpl::Decode(const torch::Tensor& encodings, const torch::Tensor& durations,
                                                     const torch::Tensor& token_mask, const LengthRegulatorOptions& regulator,
                                                     const torch::Tensor& target_lengths, int64_t max_frames) {
-  absl::StatusOr<Expanded> expanded = RegulateLength(encodings, durations, token_mask, regulator, target_lengths, max_frames);
-  if (!expanded.ok()) return expanded.status();
+  LS_ASSIGN_OR_RETURN(Expanded expanded,
+                      RegulateLength(encodings, durations, token_mask, regulator, target_lengths, max_frames));
   try {
     Synthesis out;
-    out.mel = decoder_(expanded->frames, expanded->frame_mask);
-    out.expanded = *std::move(expanded);
+    out.mel = decoder_(expanded.frames, expanded.frame_mask);
+    out.expanded = std::move(expanded);
     return out;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("AcousticModel::Decode: ", e.what_without_backtrace()));
@@ -165,7 +166,7 @@ std::vector<std::pair<std::string, int64_t>> AcousticModelImpl::ParameterCounts(
 }
 
 absl::StatusOr<AcousticModel> AcousticModel::Create(const AcousticModelOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
   try {
     return AcousticModel(std::make_shared<AcousticModelImpl>(options));
   } catch (const c10::Error& e) {

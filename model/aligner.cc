@@ -7,6 +7,7 @@
 
 #include "ATen/Parallel.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::model {
 namespace {
@@ -118,7 +119,7 @@ torch::Tensor LogBetaBinomialPrior(const torch::Tensor& text_lengths, const torc
 
 absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
                                              const torch::Tensor& mel_lengths, double blank_logprob) {
-  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckLengths(log_attention, text_lengths, mel_lengths));
   try {
     const int64_t b = log_attention.size(0), n = log_attention.size(2);
     const torch::Device device = log_attention.device();
@@ -142,7 +143,7 @@ absl::StatusOr<torch::Tensor> ForwardSumLoss(const torch::Tensor& log_attention,
 
 absl::StatusOr<torch::Tensor> BinarizationLoss(const torch::Tensor& log_attention, const torch::Tensor& durations,
                                                const torch::Tensor& text_lengths, const torch::Tensor& mel_lengths) {
-  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckLengths(log_attention, text_lengths, mel_lengths));
   const int64_t b = log_attention.size(0), t_max = log_attention.size(1), n_max = log_attention.size(2);
   if (!durations.defined() || durations.dim() != 2 || durations.size(0) != b || durations.size(1) != n_max ||
       durations.is_floating_point()) {
@@ -241,7 +242,7 @@ torch::Tensor MasTensorOps(const torch::Tensor& log_attention, const torch::Tens
 
 absl::StatusOr<torch::Tensor> MonotonicAlignmentSearch(const torch::Tensor& log_attention, const torch::Tensor& text_lengths,
                                                        const torch::Tensor& mel_lengths, MasBackend backend) {
-  if (absl::Status s = CheckLengths(log_attention, text_lengths, mel_lengths); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckLengths(log_attention, text_lengths, mel_lengths));
   try {
     const torch::Tensor tl = text_lengths.to(torch::kCPU, torch::kLong), ml = mel_lengths.to(torch::kCPU, torch::kLong);
     if ((tl < 1).any().item<bool>() || (ml < tl).any().item<bool>() || (ml > log_attention.size(1)).any().item<bool>() ||

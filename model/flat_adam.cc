@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::model {
 
@@ -63,7 +64,7 @@ torch::Tensor PackUnchecked(const std::vector<torch::Tensor>& params) {
 }  // namespace
 
 absl::Status FlatAdam::Pack(const std::vector<torch::Tensor>& params) {
-  if (absl::Status s = CheckParams(params); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckParams(params));
   try {
     PackUnchecked(params);
     return absl::OkStatus();
@@ -73,8 +74,8 @@ absl::Status FlatAdam::Pack(const std::vector<torch::Tensor>& params) {
 }
 
 absl::StatusOr<FlatAdam> FlatAdam::Create(const std::vector<torch::Tensor>& params, const FlatAdamOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  if (absl::Status s = CheckParams(params); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
+  LS_RETURN_IF_ERROR(CheckParams(params));
   int64_t total = 0;
   for (const auto& p : params) total += p.numel();
   try {

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::model {
 
@@ -40,7 +41,7 @@ torch::Tensor FitUnchecked(const torch::Tensor& durations, const torch::Tensor& 
 
 absl::StatusOr<torch::Tensor> FitDurations(const torch::Tensor& durations, const torch::Tensor& token_mask,
                                            const torch::Tensor& target_lengths) {
-  if (absl::Status s = CheckTokens(durations, token_mask); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckTokens(durations, token_mask));
   if (!target_lengths.defined() || target_lengths.dim() != 1 || target_lengths.size(0) != durations.size(0)) {
     return absl::InvalidArgumentError("FitDurations: target_lengths must be [B]");
   }
@@ -54,8 +55,8 @@ absl::StatusOr<torch::Tensor> FitDurations(const torch::Tensor& durations, const
 absl::StatusOr<Expanded> RegulateLength(const torch::Tensor& encodings, const torch::Tensor& durations,
                                         const torch::Tensor& token_mask, const LengthRegulatorOptions& options,
                                         const torch::Tensor& target_lengths, int64_t max_frames) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  if (absl::Status s = CheckTokens(durations, token_mask); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
+  LS_RETURN_IF_ERROR(CheckTokens(durations, token_mask));
   if (!encodings.defined() || encodings.dim() != 3 || encodings.size(0) != durations.size(0) ||
       encodings.size(1) != durations.size(1)) {
     return absl::InvalidArgumentError("RegulateLength: encodings must be [B, N, C] matching durations [B, N]");
