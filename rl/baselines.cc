@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::rl {
 namespace {
@@ -22,18 +23,17 @@ absl::StatusOr<torch::Tensor> MaskOrOnes(const torch::Tensor& rewards, const tor
 
 absl::StatusOr<torch::Tensor> BatchNormalizedAdvantage(const torch::Tensor& rewards, const torch::Tensor& mask,
                                                        double eps, const ReduceFn& reduce) {
-  absl::StatusOr<torch::Tensor> m = MaskOrOnes(rewards, mask);
-  if (!m.ok()) return m.status();
+  LS_ASSIGN_OR_RETURN(torch::Tensor m, MaskOrOnes(rewards, mask));
   try {
     torch::NoGradGuard no_grad;
     torch::Tensor r = rewards.detach();
-    torch::Tensor stats = torch::stack({m->sum(), (r * *m).sum(), (r.square() * *m).sum()}).to(torch::kDouble);
+    torch::Tensor stats = torch::stack({m.sum(), (r * m).sum(), (r.square() * m).sum()}).to(torch::kDouble);
     if (reduce) reduce(stats);
     torch::Tensor count = stats[0].clamp_min(1.0);
     torch::Tensor mean = stats[1] / count;
     torch::Tensor var = (stats[2] / count - mean.square()).clamp_min(0.0);
     torch::Tensor adv = (r - mean.to(r.scalar_type())) / (var.sqrt().to(r.scalar_type()) + eps);
-    return adv * *m;
+    return adv * m;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("BatchNormalizedAdvantage: ", e.what_without_backtrace()));
   }
@@ -44,16 +44,15 @@ absl::StatusOr<torch::Tensor> MovingAverageBaseline::Advantage(const torch::Tens
   if (!(decay_ >= 0.0 && decay_ < 1.0)) {
     return absl::InvalidArgumentError(absl::StrCat("MovingAverageBaseline: decay must be in [0, 1), got ", decay_));
   }
-  absl::StatusOr<torch::Tensor> m = MaskOrOnes(rewards, mask);
-  if (!m.ok()) return m.status();
+  LS_ASSIGN_OR_RETURN(torch::Tensor m, MaskOrOnes(rewards, mask));
   try {
     torch::NoGradGuard no_grad;
     torch::Tensor r = rewards.detach();
-    torch::Tensor stats = torch::stack({m->sum(), (r * *m).sum()}).to(torch::kDouble);
+    torch::Tensor stats = torch::stack({m.sum(), (r * m).sum()}).to(torch::kDouble);
     if (reduce) reduce(stats);
     torch::Tensor batch_mean = stats[1] / stats[0].clamp_min(1.0);
     if (!value_.defined()) value_ = batch_mean;
-    torch::Tensor adv = (r - value_.to(r.scalar_type())) * *m;
+    torch::Tensor adv = (r - value_.to(r.scalar_type())) * m;
     value_ = decay_ * value_ + (1.0 - decay_) * batch_mean;
     return adv;
   } catch (const c10::Error& e) {

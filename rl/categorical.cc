@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::rl {
 
@@ -20,7 +21,7 @@ absl::Status CategoricalOptions::Validate() const {
 
 absl::StatusOr<CategoricalPolicy> CategoricalPolicy::Create(const torch::Tensor& logits, const torch::Tensor& mask,
                                                             const CategoricalOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
   if (!logits.defined() || logits.dim() != 3 || !logits.is_floating_point()) {
     return absl::InvalidArgumentError("CategoricalPolicy: logits must be a floating-point [B, N, K] tensor");
   }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::rl {
 namespace {
@@ -69,9 +70,9 @@ absl::StatusOr<HostLengths> CheckLengths(absl::string_view fn, absl::string_view
 
 absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance_logits, const torch::Tensor& token_lengths,
                                                     const torch::Tensor& frame_lengths, const torch::Tensor& uniforms) {
-  const absl::StatusOr<HostLengths> lengths =
-      CheckLengths("SampleMonotonicPaths", "advance_logits", advance_logits, token_lengths, frame_lengths);
-  if (!lengths.ok()) return lengths.status();
+  LS_ASSIGN_OR_RETURN(
+      const HostLengths lengths,
+      CheckLengths("SampleMonotonicPaths", "advance_logits", advance_logits, token_lengths, frame_lengths));
   const int64_t B = advance_logits.size(0), T = advance_logits.size(1), N = advance_logits.size(2);
   if (!uniforms.defined() || uniforms.dim() != 3 || uniforms.size(1) != B || uniforms.size(2) != T) {
     return absl::InvalidArgumentError(absl::StrCat("SampleMonotonicPaths: uniforms must be [S, ", B, ", ", T, "]"));
@@ -81,8 +82,8 @@ absl::StatusOr<MonotonicPaths> SampleMonotonicPaths(const torch::Tensor& advance
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = advance_logits.detach().to(torch::kCPU, torch::kFloat).contiguous();
     const torch::Tensor u = uniforms.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    const torch::Tensor& nl = lengths->tokens;
-    const torch::Tensor& tl = lengths->frames;
+    const torch::Tensor& nl = lengths.tokens;
+    const torch::Tensor& tl = lengths.frames;
     const float* a = logits.data_ptr<float>();
     const float* up = u.data_ptr<float>();
     torch::Tensor durations = torch::zeros({S, B, N}, torch::kLong);
@@ -153,14 +154,14 @@ absl::StatusOr<torch::Tensor> MonotonicEntropy(const torch::Tensor& advance_logi
 
 absl::StatusOr<torch::Tensor> SoftValueToGo(const torch::Tensor& score, const torch::Tensor& token_lengths,
                                             const torch::Tensor& frame_lengths) {
-  const absl::StatusOr<HostLengths> lengths = CheckLengths("SoftValueToGo", "score", score, token_lengths, frame_lengths);
-  if (!lengths.ok()) return lengths.status();
+  LS_ASSIGN_OR_RETURN(const HostLengths lengths,
+                      CheckLengths("SoftValueToGo", "score", score, token_lengths, frame_lengths));
   const int64_t B = score.size(0), T = score.size(1), N = score.size(2);
   try {
     torch::NoGradGuard no_grad;
     const torch::Tensor s = score.detach().to(torch::kCPU, torch::kDouble).contiguous();
-    const torch::Tensor& nl = lengths->tokens;
-    const torch::Tensor& tl = lengths->frames;
+    const torch::Tensor& nl = lengths.tokens;
+    const torch::Tensor& tl = lengths.frames;
     const double kNone = -std::numeric_limits<double>::infinity();
     torch::Tensor q = torch::full({B, T, N}, kNone, torch::kDouble);
     const double* sp = s.data_ptr<double>();

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::rl {
 
@@ -15,7 +16,7 @@ absl::Status ReinforceOptions::Validate() const {
 absl::StatusOr<ReinforceLossTerms> ReinforceLoss(const torch::Tensor& log_prob, const torch::Tensor& advantages,
                                                  const torch::Tensor& mask, const torch::Tensor& entropy,
                                                  const ReinforceOptions& options) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
   if (!mask.defined() || mask.dim() != 2) return absl::InvalidArgumentError("ReinforceLoss: mask must be [B, N]");
   if (!log_prob.defined() || (log_prob.dim() != 2 && log_prob.dim() != 3) ||
       log_prob.sizes().slice(log_prob.dim() - 2) != mask.sizes()) {

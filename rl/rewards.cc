@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::rl {
 namespace {
@@ -25,8 +26,8 @@ torch::Tensor FrameError(const torch::Tensor& pred, const torch::Tensor& target,
 
 absl::StatusOr<torch::Tensor> PrototypeReward(const torch::Tensor& pred, const torch::Tensor& pred_mask,
                                               const torch::Tensor& target, const torch::Tensor& target_mask) {
-  if (absl::Status s = CheckMel(pred, pred_mask, "pred"); !s.ok()) return s;
-  if (absl::Status s = CheckMel(target, target_mask, "target"); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckMel(pred, pred_mask, "pred"));
+  LS_RETURN_IF_ERROR(CheckMel(target, target_mask, "target"));
   if (pred.size(0) != target.size(0) || pred.size(2) != target.size(2)) {
     return absl::InvalidArgumentError("PrototypeReward: pred and target differ in batch size or bins");
   }
@@ -48,7 +49,7 @@ absl::StatusOr<torch::Tensor> PrototypeReward(const torch::Tensor& pred, const t
 
 absl::StatusOr<torch::Tensor> NegativeErrorReward(const torch::Tensor& pred, const torch::Tensor& target,
                                                   const torch::Tensor& frame_mask, ErrorKind kind) {
-  if (absl::Status s = CheckMel(target, frame_mask, "target"); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckMel(target, frame_mask, "target"));
   if (!pred.defined() || pred.sizes() != target.sizes()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "NegativeErrorReward: length-matched reward needs pred and target of the same shape, got pred ",
@@ -67,7 +68,7 @@ absl::StatusOr<torch::Tensor> NegativeErrorReward(const torch::Tensor& pred, con
 absl::StatusOr<torch::Tensor> PerTokenReward(const torch::Tensor& pred, const torch::Tensor& target,
                                              const torch::Tensor& frame_to_token, const torch::Tensor& frame_mask,
                                              int64_t num_tokens, const PerTokenRewardOptions& options) {
-  if (absl::Status s = CheckMel(target, frame_mask, "target"); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckMel(target, frame_mask, "target"));
   if (!pred.defined() || pred.sizes() != target.sizes()) {
     return absl::InvalidArgumentError("PerTokenReward: pred and target must have the same shape");
   }
