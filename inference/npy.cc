@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "records/file_util.h"
 
 namespace lightspeech::inference {
@@ -44,17 +45,16 @@ absl::StatusOr<std::string> NpyFloat32Header(absl::Span<const int64_t> shape) {
 }
 
 absl::StatusOr<std::string> EncodeNpyFloat32(absl::Span<const float> data, absl::Span<const int64_t> shape) {
-  absl::StatusOr<std::string> out = NpyFloat32Header(shape);
-  if (!out.ok()) return out.status();
+  LS_ASSIGN_OR_RETURN(std::string out, NpyFloat32Header(shape));
   int64_t count = 1;
   for (int64_t d : shape) count *= d;
   if (count != static_cast<int64_t>(data.size())) {
     return absl::InvalidArgumentError(absl::StrCat("npy: shape (", absl::StrJoin(shape, ", "), ") holds ", count,
                                                    " values, got ", data.size()));
   }
-  const size_t header = out->size();
-  out->resize(header + data.size() * sizeof(float));
-  char* bytes = out->data() + header;
+  const size_t header = out.size();
+  out.resize(header + data.size() * sizeof(float));
+  char* bytes = out.data() + header;
   std::memcpy(bytes, data.data(), data.size() * sizeof(float));
   if (!HostIsLittleEndian()) {
     for (size_t i = 0; i < data.size(); ++i) {
@@ -66,9 +66,8 @@ absl::StatusOr<std::string> EncodeNpyFloat32(absl::Span<const float> data, absl:
 }
 
 absl::Status WriteNpyFloat32(const std::string& path, absl::Span<const float> data, absl::Span<const int64_t> shape) {
-  absl::StatusOr<std::string> bytes = EncodeNpyFloat32(data, shape);
-  if (!bytes.ok()) return bytes.status();
-  return records::WriteFileAtomically(path, *bytes);
+  LS_ASSIGN_OR_RETURN(std::string bytes, EncodeNpyFloat32(data, shape));
+  return records::WriteFileAtomically(path, bytes);
 }
 
 }  // namespace lightspeech::inference

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::train {
 namespace {
@@ -76,7 +77,7 @@ torch::Tensor LengthMask(const torch::Tensor& lengths, int64_t max_length) {
 
 absl::StatusOr<TensorBatch> ToTensors(const HostBatch& batch, torch::Device device,
                                       const ToTensorsOptions& options) {
-  if (absl::Status s = CheckBatch(batch, options.min_length); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(CheckBatch(batch, options.min_length));
   const int64_t B = batch.batch_size, N = batch.max_tokens, T = batch.max_frames, M = batch.n_mels;
   try {
     const bool cuda = device.is_cuda();

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
+#include "base/status_macros.h"
 #include "records/file_util.h"
 #include "train/compat.h"
 
@@ -102,7 +103,7 @@ absl::StatusOr<TensorProto> TensorToProto(const std::string& name, const torch::
 }
 
 absl::StatusOr<torch::Tensor> TensorFromProto(const TensorProto& proto) {
-  if (absl::Status s = ValidateTensorProto(proto); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(ValidateTensorProto(proto));
   try {
     torch::Tensor t = torch::empty(ProtoShape(proto), torch::TensorOptions().dtype(FindByProto(proto.dtype())->scalar));
     if (!proto.data().empty()) std::memcpy(t.data_ptr(), proto.data().data(), proto.data().size());
@@ -113,8 +114,8 @@ absl::StatusOr<torch::Tensor> TensorFromProto(const TensorProto& proto) {
 }
 
 absl::Status CopyProtoIntoTensor(const TensorProto& proto, torch::Tensor& target) {
-  if (absl::Status s = ValidateTensorProto(proto); !s.ok()) return s;
-  if (absl::Status s = CheckMatches(proto, target, "checkpoint tensor"); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(ValidateTensorProto(proto));
+  LS_RETURN_IF_ERROR(CheckMatches(proto, target, "checkpoint tensor"));
   try {
     CopyBytes(proto, target);
   } catch (const c10::Error& e) {
@@ -125,9 +126,8 @@ absl::Status CopyProtoIntoTensor(const TensorProto& proto, torch::Tensor& target
 
 absl::Status SaveModule(torch::nn::Module& module, Checkpoint* checkpoint) {
   for (const auto& [name, tensor] : ModuleTensors(module)) {
-    absl::StatusOr<TensorProto> p = TensorToProto(name, tensor);
-    if (!p.ok()) return p.status();
-    *checkpoint->add_tensors() = *std::move(p);
+    LS_ASSIGN_OR_RETURN(TensorProto p, TensorToProto(name, tensor));
+    *checkpoint->add_tensors() = std::move(p);
   }
   return absl::OkStatus();
 }
@@ -143,8 +143,8 @@ absl::Status LoadModule(const Checkpoint& checkpoint, torch::nn::Module& module)
     if (it == by_name.end()) {
       return absl::FailedPreconditionError(absl::StrCat("checkpoint has no tensor '", name, "' that the model has"));
     }
-    if (absl::Status s = ValidateTensorProto(*it->second); !s.ok()) return s;
-    if (absl::Status s = CheckMatches(*it->second, tensor, "checkpoint tensor"); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(ValidateTensorProto(*it->second));
+    LS_RETURN_IF_ERROR(CheckMatches(*it->second, tensor, "checkpoint tensor"));
   }
   for (const TensorProto& p : checkpoint.tensors()) {
     if (!known.count(p.name())) {
@@ -176,12 +176,10 @@ absl::Status SaveAdamW(const std::string& name, torch::optim::Optimizer& optimiz
     AdamParamState* ps = out->add_params();
     ps->set_param(param_name);
     ps->set_step(s->step());
-    absl::StatusOr<TensorProto> m = TensorToProto(param_name + ".exp_avg", s->exp_avg());
-    if (!m.ok()) return m.status();
-    absl::StatusOr<TensorProto> v = TensorToProto(param_name + ".exp_avg_sq", s->exp_avg_sq());
-    if (!v.ok()) return v.status();
-    *ps->mutable_exp_avg() = *std::move(m);
-    *ps->mutable_exp_avg_sq() = *std::move(v);
+    LS_ASSIGN_OR_RETURN(TensorProto m, TensorToProto(param_name + ".exp_avg", s->exp_avg()));
+    LS_ASSIGN_OR_RETURN(TensorProto v, TensorToProto(param_name + ".exp_avg_sq", s->exp_avg_sq()));
+    *ps->mutable_exp_avg() = std::move(m);
+    *ps->mutable_exp_avg_sq() = std::move(v);
   }
   return absl::OkStatus();
 }
@@ -211,10 +209,8 @@ absl::Status ValidateAdamW(const Checkpoint& checkpoint, const std::string& name
           absl::StrCat("checkpoint optimizer '", name, "' has state for '", ps.param(), "', which it does not optimize"));
     }
     for (const TensorProto* t : {&ps.exp_avg(), &ps.exp_avg_sq()}) {
-      if (absl::Status s = ValidateTensorProto(*t); !s.ok()) return s;
-      if (absl::Status s = CheckMatches(*t, it->second, absl::StrCat("checkpoint optimizer '", name, "' state")); !s.ok()) {
-        return s;
-      }
+      LS_RETURN_IF_ERROR(ValidateTensorProto(*t));
+      LS_RETURN_IF_ERROR(CheckMatches(*t, it->second, absl::StrCat("checkpoint optimizer '", name, "' state")));
     }
     if (ps.step() < 0) {
       return absl::DataLossError(absl::StrCat("checkpoint optimizer '", name, "': negative step for '", ps.param(), "'"));
@@ -225,7 +221,7 @@ absl::Status ValidateAdamW(const Checkpoint& checkpoint, const std::string& name
 
 absl::Status LoadAdamW(const Checkpoint& checkpoint, const std::string& name, torch::optim::Optimizer& optimizer,
                        const NamedTensors& params) {
-  if (absl::Status s = ValidateAdamW(checkpoint, name, params); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(ValidateAdamW(checkpoint, name, params));
   const OptimizerState* saved = FindOptimizer(checkpoint, name);
   std::map<std::string, torch::Tensor> by_name(params.begin(), params.end());
   try {
@@ -289,9 +285,8 @@ absl::Status WriteCheckpoint(const Checkpoint& checkpoint, const std::string& pa
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
-  absl::StatusOr<std::string> bytes = records::ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  return DecodeCheckpoint(*bytes, path);
+  LS_ASSIGN_OR_RETURN(std::string bytes, records::ReadFile(path));
+  return DecodeCheckpoint(bytes, path);
 }
 
 std::string CheckpointPath(const std::string& dir, int64_t step) {
@@ -301,9 +296,8 @@ std::string CheckpointPath(const std::string& dir, int64_t step) {
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(const std::string& dir) {
   std::vector<std::pair<int64_t, std::string>> out;
   if (!records::IsDirectory(dir)) return out;
-  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(dir);
-  if (!names.ok()) return names.status();
-  for (const std::string& n : *names) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  for (const std::string& n : names) {
     if (!absl::StartsWith(n, "ckpt-") || !absl::EndsWith(n, ".pb")) continue;
     const std::string digits = n.substr(5, n.size() - 8);
     int64_t step;
@@ -317,22 +311,19 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(con
 }
 
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
-  absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> all = ListCheckpoints(dir);
-  if (!all.ok()) return all.status();
-  if (all->empty()) return absl::NotFoundError(absl::StrCat(dir, ": no checkpoint"));
-  return all->back().second;
+  LS_ASSIGN_OR_RETURN(auto all, ListCheckpoints(dir));
+  if (all.empty()) return absl::NotFoundError(absl::StrCat(dir, ": no checkpoint"));
+  return all.back().second;
 }
 
 absl::Status PruneCheckpoints(const std::string& dir, int keep) {
   if (keep < 1) return absl::InvalidArgumentError("PruneCheckpoints: keep must be >= 1");
-  absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> all = ListCheckpoints(dir);
-  if (!all.ok()) return all.status();
-  for (size_t i = 0; i + keep < all->size(); ++i) {
-    if (::unlink((*all)[i].second.c_str()) != 0) return records::ErrnoStatus((*all)[i].second, "cannot delete", errno);
+  LS_ASSIGN_OR_RETURN(auto all, ListCheckpoints(dir));
+  for (size_t i = 0; i + keep < all.size(); ++i) {
+    if (::unlink(all[i].second.c_str()) != 0) return records::ErrnoStatus(all[i].second, "cannot delete", errno);
   }
-  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(dir);
-  if (!names.ok()) return names.status();
-  for (const std::string& n : *names) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  for (const std::string& n : names) {
     if (absl::StartsWith(n, "ckpt-") && absl::EndsWith(n, ".partial")) ::unlink(absl::StrCat(dir, "/", n).c_str());
   }
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "records/crc32c.h"
 #include "train/config.h"
 
@@ -92,11 +93,11 @@ absl::Status ValidateCheckpoint(const Checkpoint& c) {
   }
   std::set<std::string> names;
   for (const TensorProto& t : c.tensors()) {
-    if (absl::Status s = CheckNamedTensor(t, "tensors", &names); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(CheckNamedTensor(t, "tensors", &names));
   }
   names.clear();
   for (const TensorProto& t : c.state()) {
-    if (absl::Status s = CheckNamedTensor(t, "state", &names); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(CheckNamedTensor(t, "state", &names));
   }
   std::set<std::string> optimizers;
   for (const OptimizerState& o : c.optimizers()) {
@@ -112,7 +113,7 @@ absl::Status ValidateCheckpoint(const Checkpoint& c) {
         return DataLoss(absl::StrCat("checkpoint optimizer '", o.name(), "': negative step for '", p.param(), "'"));
       }
       for (const TensorProto* t : {&p.exp_avg(), &p.exp_avg_sq()}) {
-        if (absl::Status s = ValidateTensorProto(*t); !s.ok()) return s;
+        LS_RETURN_IF_ERROR(ValidateTensorProto(*t));
       }
     }
   }

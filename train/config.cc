@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -286,9 +287,8 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(absl::string_view text, const std::
 }
 
 absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = records::ReadFile(path);
-  if (!text.ok()) return text.status();
-  return ParseTrainConfig(*text, path);
+  LS_ASSIGN_OR_RETURN(std::string text, records::ReadFile(path));
+  return ParseTrainConfig(text, path);
 }
 
 absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config) {
@@ -332,7 +332,7 @@ absl::Status ApplyOverride(absl::string_view assignment, TrainConfig* config) {
 
 absl::Status ApplyOverrides(const std::vector<std::string>& assignments, TrainConfig* config) {
   for (const std::string& a : assignments) {
-    if (absl::Status s = ApplyOverride(a, config); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(ApplyOverride(a, config));
   }
   return absl::OkStatus();
 }
@@ -367,7 +367,7 @@ void ApplyTrainDefaults(TrainConfig* c) {
 }
 
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
-  if (absl::Status s = RefuseRetiredOptions(c); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(RefuseRetiredOptions(c));
   if (c.model().preset() == ModelConfig::PRESET_UNSPECIFIED) return Invalid("model.preset must be PROTOTYPE or LIGHT");
   if (c.aligner() == TrainConfig::ALIGNER_UNSPECIFIED) return Invalid("aligner must be RL, MAS or ORACLE");
   const ModelConfig& m = c.model();

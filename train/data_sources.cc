@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "base/status_macros.h"
 #include "records/manifest.pb.h"
 #include "train/dataset.h"
 
@@ -35,9 +36,7 @@ class RepeatingValidation : public BatchSource {
 
   absl::StatusOr<HostBatch> Next() override {
     if (current_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<Dataset>> reopened = Dataset::Create(dir_, options_);
-      if (!reopened.ok()) return reopened.status();
-      current_ = std::move(*reopened);
+      LS_ASSIGN_OR_RETURN(current_, Dataset::Create(dir_, options_));
     }
     absl::StatusOr<HostBatch> batch = current_->Next();
     if (absl::IsOutOfRange(batch.status())) current_.reset();
@@ -58,21 +57,20 @@ absl::StatusOr<DataSources> OpenDataSources(const TrainConfig& config, const Dat
                                             const DataShare& share) {
   const std::string& dir = config.data().data_dir();
   DataSources sources;
-  absl::StatusOr<std::unique_ptr<Dataset>> train = Dataset::Create(dir, OptionsFor(config, records::TRAIN, share), start);
-  if (!train.ok()) return train.status();
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> train,
+                      Dataset::Create(dir, OptionsFor(config, records::TRAIN, share), start));
   const bool has_validation = [&] {
-    for (const records::ShardInfo& shard : (*train)->manifest().shards()) {
+    for (const records::ShardInfo& shard : train->manifest().shards()) {
       if (shard.split() == records::VALIDATION && shard.num_records() > 0) return true;
     }
     return false;
   }();
-  sources.train = std::move(*train);
+  sources.train = std::move(train);
   if (has_validation) {
     DatasetOptions options = OptionsFor(config, records::VALIDATION, share);
     options.num_threads = 1;
-    absl::StatusOr<std::unique_ptr<Dataset>> validation = Dataset::Create(dir, options);
-    if (!validation.ok()) return validation.status();
-    sources.validation = std::make_unique<RepeatingValidation>(dir, options, std::move(*validation));
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> validation, Dataset::Create(dir, options));
+    sources.validation = std::make_unique<RepeatingValidation>(dir, options, std::move(validation));
   }
   return sources;
 }

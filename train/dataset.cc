@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
@@ -313,9 +314,8 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
   }
   if (!S_ISDIR(st.st_mode))
     return absl::InvalidArgumentError(absl::StrCat("data folder ", dir, " is not a folder"));
-  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(dir);
-  if (!names.ok()) return names.status();
-  if (names->empty()) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  if (names.empty()) {
     return absl::NotFoundError(
         absl::StrCat("data folder ", dir, " is empty (expected the output of //preprocess)"));
   }
@@ -325,9 +325,7 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
                                             records::kManifestFileName,
                                             " (is it the output of //preprocess?)"));
   }
-  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(manifest_path);
-  if (!manifest.ok()) return manifest.status();
-  manifest_ = *std::move(manifest);
+  LS_ASSIGN_OR_RETURN(manifest_, records::ReadManifest(manifest_path));
 
   // The split's shards, opened once for pread().
   const int num_shards = manifest_.shards_size();
@@ -497,16 +495,14 @@ absl::StatusOr<HostBatch> Dataset::Impl::Next() {
 absl::Status Dataset::Impl::ReadRecord(const IndexEntry& e, records::Utterance* u) const {
   const std::string& path = shard_paths_[e.shard];
   std::string payload;
-  if (absl::Status s = records::ReadRecordAt(fds_[e.shard], path, e.offset, e.length, &payload); !s.ok()) {
-    return s;
-  }
+  LS_RETURN_IF_ERROR(records::ReadRecordAt(fds_[e.shard], path, e.offset, e.length, &payload));
   return records::DecodeUtterance(payload, absl::StrCat(path, ": record at byte ", e.offset), u);
 }
 
 absl::StatusOr<HostBatch> Dataset::Impl::BuildBatch(const std::vector<int64_t>& indices) const {
   std::vector<records::Utterance> utts(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (absl::Status s = ReadRecord(entries_[indices[i]], &utts[i]); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(ReadRecord(entries_[indices[i]], &utts[i]));
   }
   HostBatch b;
   b.batch_size = utts.size();
@@ -548,9 +544,9 @@ Dataset::~Dataset() = default;
 absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Create(const std::string& dir,
                                                          const DatasetOptions& options,
                                                          DataPosition start) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(options.Validate());
   auto impl = std::make_unique<Impl>(records::Manifest(), options);
-  if (absl::Status s = impl->Open(dir, start); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(impl->Open(dir, start));
   return std::unique_ptr<Dataset>(new Dataset(std::move(impl)));
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 #ifdef LIGHTSPEECH_TORCH_GLOO
 #include "torch/csrc/distributed/c10d/PrefixStore.hpp"
@@ -83,7 +84,7 @@ absl::StatusOr<DistributedConfig> DistributedConfigFromEnv() {
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') config.master_addr = addr;
   int timeout_s = 0;
   bool has_timeout = false;
-  if (absl::Status t = IntFromEnv("LIGHTSPEECH_DIST_TIMEOUT_S", &timeout_s, &has_timeout); !t.ok()) return t;
+  LS_RETURN_IF_ERROR(IntFromEnv("LIGHTSPEECH_DIST_TIMEOUT_S", &timeout_s, &has_timeout));
   if (has_timeout) config.timeout = std::chrono::seconds(timeout_s);
   if (absl::Status valid = config.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("RANK/WORLD_SIZE/LOCAL_RANK/MASTER_PORT: ", valid.message()));
@@ -97,7 +98,7 @@ Distributed::Distributed(DistributedConfig config, std::unique_ptr<ProcessGroupH
 Distributed::~Distributed() = default;
 
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Create(const DistributedConfig& config) {
-  if (absl::Status valid = config.Validate(); !valid.ok()) return valid;
+  LS_RETURN_IF_ERROR(config.Validate());
   if (!config.enabled()) return std::unique_ptr<Distributed>(new Distributed(config, nullptr));
 #ifndef LIGHTSPEECH_TORCH_GLOO
   return absl::UnimplementedError(
@@ -227,7 +228,7 @@ absl::Status Distributed::AverageTensors(const std::vector<torch::Tensor>& all, 
     std::vector<torch::Tensor> flat;
     for (size_t i = begin; i < end; ++i) flat.push_back(parameters[i].reshape({-1}));
     torch::Tensor bucket = torch::cat(flat);
-    if (absl::Status status = AllReduceSum(bucket); !status.ok()) return status;
+    LS_RETURN_IF_ERROR(AllReduceSum(bucket));
     bucket.mul_(scale);
     int64_t offset = 0;
     for (size_t i = begin; i < end; ++i) {

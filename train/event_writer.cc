@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "records/file_util.h"
 #include "records/record_io.h"
 
@@ -27,7 +28,7 @@ absl::Status MakeDirs(const std::string& dir) {
   if (dir.empty() || records::IsDirectory(dir)) return absl::OkStatus();
   const size_t slash = dir.find_last_of('/');
   if (slash != std::string::npos && slash > 0) {
-    if (absl::Status s = MakeDirs(dir.substr(0, slash)); !s.ok()) return s;
+    LS_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
   }
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return records::ErrnoStatus(dir, "cannot create log folder", errno);
@@ -56,7 +57,7 @@ EventWriter::~EventWriter() {
 }
 
 absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(const std::string& logdir) {
-  if (absl::Status s = MakeDirs(logdir); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(MakeDirs(logdir));
   const std::string base =
       absl::StrCat(logdir, "/", EventFileName(absl::ToUnixSeconds(absl::Now()), HostName()));
   std::string path = base;
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(const std::stri
   std::unique_ptr<EventWriter> writer(new EventWriter(path, fd));
   tensorboard::Event first;
   first.set_file_version(kEventFileVersion);
-  if (absl::Status s = writer->WriteEvent(first); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(writer->WriteEvent(first));
   return writer;
 }
 

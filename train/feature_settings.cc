@@ -1,6 +1,7 @@
 #include "train/feature_settings.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::train {
 
@@ -19,7 +20,7 @@ absl::StatusOr<features::LogMelOptions> LogMelOptionsFromSettings(const records:
   if (f.fmax() > 0) o.f_max = f.fmax();
   if (f.log_floor() > 0) o.log_floor = f.log_floor();
   if (f.window() == "hamming_periodic") o.window = features::WindowType::kPeriodicHamming;
-  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(o.Validate());
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "train/model_factory.h"
 
+#include "base/status_macros.h"
+
 namespace lightspeech::train {
 
 absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, int64_t vocab, int64_t k,
@@ -33,7 +35,7 @@ absl::StatusOr<model::AcousticModelOptions> ModelOptions(const TrainConfig& c, i
   o.policy.observe_alignment_score = o.policy.per_frame && c.rl().actor_observes_alignment_score();
   o.policy.alignment_score_weight_init = c.rl().alignment_score_weight_init();
   o.policy.observe_value_to_go = o.policy.observe_alignment_score && c.rl().actor_observes_value_to_go();
-  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(o.Validate());
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "records/file_util.h"
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
@@ -14,9 +15,8 @@ namespace lightspeech::train {
 
 absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
   if (flags.config.empty()) return absl::InvalidArgumentError("--config is required (e.g. train/configs/light_rl.pbtxt)");
-  absl::StatusOr<TrainConfig> config = LoadTrainConfig(records::ResolveUserPath(flags.config));
-  if (!config.ok()) return config.status();
-  if (absl::Status s = ApplyOverrides(flags.sets, &*config); !s.ok()) return s;
+  LS_ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(records::ResolveUserPath(flags.config)));
+  LS_RETURN_IF_ERROR(ApplyOverrides(flags.sets, &config));
   std::vector<std::string> named;
   if (!flags.data.empty()) named.push_back(absl::StrCat("data.data_dir=", flags.data));
   if (!flags.run_dir.empty()) named.push_back(absl::StrCat("run_dir=", flags.run_dir));
@@ -25,21 +25,21 @@ absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
   if (flags.seed >= 0) named.push_back(absl::StrCat("seed=", flags.seed));
   if (flags.lr >= 0) named.push_back(absl::StrCat("optimizer.lr=", flags.lr));
   if (flags.batch_max_frames >= 0) named.push_back(absl::StrCat("data.batch_max_frames=", flags.batch_max_frames));
-  if (absl::Status s = ApplyOverrides(named, &*config); !s.ok()) return s;
-  if (!flags.workspace.empty() && config->data().data_dir().empty()) {
-    config->mutable_data()->set_data_dir(absl::StrCat(flags.workspace, "/data/corpus_en"));
+  LS_RETURN_IF_ERROR(ApplyOverrides(named, &config));
+  if (!flags.workspace.empty() && config.data().data_dir().empty()) {
+    config.mutable_data()->set_data_dir(absl::StrCat(flags.workspace, "/data/corpus_en"));
   }
-  if (!flags.workspace.empty() && config->run_dir().empty()) {
+  if (!flags.workspace.empty() && config.run_dir().empty()) {
     std::string name = flags.config.substr(flags.config.find_last_of('/') + 1);
     name = name.substr(0, name.find('.'));
-    config->set_run_dir(absl::StrCat(flags.workspace, "/runs/", name));
+    config.set_run_dir(absl::StrCat(flags.workspace, "/runs/", name));
   }
-  config->mutable_data()->set_data_dir(records::ResolveUserPath(config->data().data_dir()));
-  config->set_run_dir(records::ResolveUserPath(config->run_dir()));
-  if (config->data().data_dir().empty()) return absl::InvalidArgumentError("no data folder: give --data or data.data_dir");
-  if (config->run_dir().empty()) return absl::InvalidArgumentError("no run folder: give --run_dir or run_dir");
-  ApplyTrainDefaults(&*config);
-  if (absl::Status s = ValidateTrainConfig(*config); !s.ok()) return s;
+  config.mutable_data()->set_data_dir(records::ResolveUserPath(config.data().data_dir()));
+  config.set_run_dir(records::ResolveUserPath(config.run_dir()));
+  if (config.data().data_dir().empty()) return absl::InvalidArgumentError("no data folder: give --data or data.data_dir");
+  if (config.run_dir().empty()) return absl::InvalidArgumentError("no run folder: give --run_dir or run_dir");
+  ApplyTrainDefaults(&config);
+  LS_RETURN_IF_ERROR(ValidateTrainConfig(config));
   return config;
 }
 
@@ -48,19 +48,16 @@ absl::Status RunTraining(const TrainConfig& config, const TrainFlags& flags, con
   if (!records::IsDirectory(config.data().data_dir())) {
     return absl::NotFoundError(absl::StrCat("--data: ", config.data().data_dir(), " is not a folder"));
   }
-  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(config.data().data_dir());
-  if (!manifest.ok()) return manifest.status();
-  const int n_mels = manifest->features().n_mels();
-  const int k = manifest->max_token_frames() > 0 ? manifest->max_token_frames() : 24;
-  absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Create(dist_config);
-  if (!dist.ok()) return dist.status();
+  LS_ASSIGN_OR_RETURN(records::Manifest manifest, records::ReadManifest(config.data().data_dir()));
+  const int n_mels = manifest.features().n_mels();
+  const int k = manifest.max_token_frames() > 0 ? manifest.max_token_frames() : 24;
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<Distributed> dist, Distributed::Create(dist_config));
   // Declared after `dist`, so destroyed first.
-  absl::StatusOr<std::unique_ptr<Trainer>> trainer =
-      Trainer::Create(config, manifest->symbols(), n_mels, k, flags.device, (*dist)->is_main() ? sink : nullptr,
-                      flags.log_path, dist->get());
-  if (!trainer.ok()) return trainer.status();
-  if (manifest->has_features()) {
-    if (absl::Status s = (*trainer)->SetFeatureSettings(manifest->features()); !s.ok()) {
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                      Trainer::Create(config, manifest.symbols(), n_mels, k, flags.device,
+                                      dist->is_main() ? sink : nullptr, flags.log_path, dist.get()));
+  if (manifest.has_features()) {
+    if (absl::Status s = trainer->SetFeatureSettings(manifest.features()); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat(config.data().data_dir(), ": ", s.message()));
     }
   }
@@ -74,14 +71,13 @@ absl::Status RunTraining(const TrainConfig& config, const TrainFlags& flags, con
       path = records::ResolveUserPath(path);
     }
     if (!path.empty()) {
-      if (absl::Status s = (*trainer)->Restore(path); !s.ok()) return s;
+      LS_RETURN_IF_ERROR(trainer->Restore(path));
     }
   }
-  absl::StatusOr<DataSources> data =
-      open_data((*trainer)->config(), (*trainer)->data_position(), DataShare{(*dist)->rank(), (*dist)->world_size()});
-  if (!data.ok()) return data.status();
-  if (data->train == nullptr) return absl::InternalError("the data opener returned no training stream");
-  return (*trainer)->Train(*data->train, data->validation.get());
+  LS_ASSIGN_OR_RETURN(DataSources data, open_data(trainer->config(), trainer->data_position(),
+                                                  DataShare{dist->rank(), dist->world_size()}));
+  if (data.train == nullptr) return absl::InternalError("the data opener returned no training stream");
+  return trainer->Train(*data.train, data.validation.get());
 }
 
 }  // namespace lightspeech::train
