@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::tools {
 namespace {
@@ -174,11 +175,10 @@ absl::StatusOr<std::vector<Verse>> ReadKjv(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  absl::StatusOr<std::string> text = DecodeKjvData(ss.str(), path);
-  if (!text.ok()) return text.status();
+  LS_ASSIGN_OR_RETURN(std::string text, DecodeKjvData(ss.str(), path));
   std::vector<Verse> verses;
   bool title = true;
-  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (title) {  // "Holy Bible, Authorized (King James) Version.  Textfile 930105."
       title = false;
       continue;

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "preprocess/alignment.h"
 #include "preprocess/espeak_synth.h"
 #include "sndfile.h"
@@ -75,9 +76,8 @@ absl::StatusOr<std::vector<Candidate>> ReadCandidates(const MakeCorpusOptions& o
                                                       CorpusSummary* summary) {
   std::vector<Candidate> out;
   if (o.sentences_file.empty()) {
-    absl::StatusOr<std::vector<Verse>> verses = ReadKjv(o.kjv_path);
-    if (!verses.ok()) return verses.status();
-    for (Sentence& s : ExtractSentences(*verses, o.min_words, o.max_words)) {
+    LS_ASSIGN_OR_RETURN(std::vector<Verse> verses, ReadKjv(o.kjv_path));
+    for (Sentence& s : ExtractSentences(verses, o.min_words, o.max_words)) {
       out.push_back({std::move(s.id), std::move(s.text)});
     }
     return out;
@@ -127,9 +127,8 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
         absl::StrFormat("make_corpus: word range %d..%d is empty", o.min_words, o.max_words));
   }
   CorpusSummary summary;
-  absl::StatusOr<std::vector<Candidate>> candidates = ReadCandidates(o, &summary);
-  if (!candidates.ok()) return candidates.status();
-  if (candidates->empty()) {
+  LS_ASSIGN_OR_RETURN(std::vector<Candidate> candidates, ReadCandidates(o, &summary));
+  if (candidates.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("make_corpus: no usable sentence in ",
                      o.sentences_file.empty() ? o.kjv_path : o.sentences_file));
@@ -149,11 +148,11 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
   eo.voice = o.voice;
   eo.rate_wpm = o.rate_wpm;
   const std::vector<int> chosen =
-      SampleIndices(static_cast<int>(candidates->size()), o.max_utterances, o.seed);
+      SampleIndices(static_cast<int>(candidates.size()), o.max_utterances, o.seed);
   std::string metadata;
   int done = 0;
   for (int i : chosen) {
-    const Candidate& c = (*candidates)[i];
+    const Candidate& c = candidates[i];
     absl::StatusOr<EspeakUtterance> u = preprocess::EspeakSynthesize(c.text, eo);
     if (!u.ok()) {
       if (u.status().code() != absl::StatusCode::kInvalidArgument ||
@@ -175,16 +174,10 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
             Interval{p.start_sample / sr, p.end_sample / sr, p.word < 0 ? "" : p.symbol, 0});
       }
       const bool flac = o.audio_format == "flac";
-      if (absl::Status s = WriteAudio(out / "wavs" / (c.id + (flac ? ".flac" : ".wav")), u->samples,
-                                      u->sample_rate, flac);
-          !s.ok()) {
-        return s;
-      }
-      if (absl::Status s = WriteTextFile(out / "textgrids" / (c.id + ".TextGrid"),
-                                         preprocess::FormatTextGridLong(a));
-          !s.ok()) {
-        return s;
-      }
+      LS_RETURN_IF_ERROR(WriteAudio(out / "wavs" / (c.id + (flac ? ".flac" : ".wav")), u->samples,
+                                    u->sample_rate, flac));
+      LS_RETURN_IF_ERROR(WriteTextFile(out / "textgrids" / (c.id + ".TextGrid"),
+                                       preprocess::FormatTextGridLong(a)));
       absl::StrAppend(&metadata, c.id, "|", c.text, "|", c.text, "\n");
       ++summary.utterances;
       summary.seconds += a.duration;
@@ -195,7 +188,7 @@ absl::StatusOr<CorpusSummary> MakeCorpus(const MakeCorpusOptions& o) {
   if (summary.utterances == 0) {
     return absl::InvalidArgumentError("make_corpus: every chosen sentence was skipped");
   }
-  if (absl::Status s = WriteTextFile(out / "metadata.csv", metadata); !s.ok()) return s;
+  LS_RETURN_IF_ERROR(WriteTextFile(out / "metadata.csv", metadata));
   return summary;
 }
 
