@@ -10,7 +10,7 @@
 #include "train/device.h"
 #include "train/method.h"
 #include "train/model_factory.h"
-#include "train/status_macros.h"
+#include "base/status_macros.h"
 #include "train/step_context.h"
 
 namespace lightspeech::train {

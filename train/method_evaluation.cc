@@ -11,7 +11,7 @@
 #include "torch/torch.h"
 #include "train/compat.h"
 #include "train/method.h"
-#include "train/status_macros.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::train::internal {
 

@@ -19,7 +19,7 @@
 #include "torch/torch.h"
 #include "train/compat.h"
 #include "train/feature_settings.h"
-#include "train/status_macros.h"
+#include "base/status_macros.h"
 #include "train/step_context.h"
 #include "train/trainer.h"
 #include "train/trainer_state.h"
