@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::inference {
 namespace {
@@ -67,7 +67,7 @@ absl::StatusOr<std::string> EncodeNpyFloat32(absl::Span<const float> data, absl:
 
 absl::Status WriteNpyFloat32(const std::string& path, absl::Span<const float> data, absl::Span<const int64_t> shape) {
   LS_ASSIGN_OR_RETURN(std::string bytes, EncodeNpyFloat32(data, shape));
-  return records::WriteFileAtomically(path, bytes);
+  return base::WriteFileAtomically(path, bytes);
 }
 
 }  // namespace lightspeech::inference

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::inference {
 namespace {
@@ -64,7 +64,7 @@ TEST(NpyTest, NegativeDimensionFails) {
 TEST(NpyTest, WritesFile) {
   const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/m.npy";
   ASSERT_TRUE(WriteNpyFloat32(path, {0.25f}, {1, 1}).ok());
-  absl::StatusOr<std::string> read = records::ReadFile(path);
+  absl::StatusOr<std::string> read = base::ReadFile(path);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->size(), 132u);
   EXPECT_EQ(read->substr(0, 6), "\x93NUMPY");

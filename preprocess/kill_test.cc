@@ -18,7 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"
@@ -76,14 +76,14 @@ bool IsShardName(const std::string& name) {
 
 // After a kill: every shard under its final name is complete, and a manifest lists only those.
 void ExpectNothingPartialLooksComplete(const std::string& out, const std::string& when) {
-  absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(out);
+  absl::StatusOr<std::vector<std::string>> names = base::ListDirectory(out);
   if (!names.ok()) return;  // killed before the folder existed
   for (const std::string& name : *names) {
     if (!IsShardName(name)) continue;
     absl::StatusOr<std::vector<std::string>> ids = ReadShard(absl::StrCat(out, "/", name));
     EXPECT_TRUE(ids.ok()) << when << ": " << ids.status();
   }
-  if (records::IsRegularFile(absl::StrCat(out, "/", records::kManifestFileName))) {
+  if (base::IsRegularFile(absl::StrCat(out, "/", records::kManifestFileName))) {
     absl::StatusOr<records::Manifest> m = records::ReadManifest(out);
     ASSERT_TRUE(m.ok()) << when << ": " << m.status();
     for (const auto& s : m->shards()) {

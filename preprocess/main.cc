@@ -11,7 +11,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "preprocess/pipeline.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 ABSL_FLAG(std::string, dataset, "", "LJSpeech-layout corpus folder (metadata.csv + wavs/). Default: the "
           "embedded corpus, testdata/corpus_en in the workspace.");
@@ -56,15 +56,15 @@ int main(int argc, char** argv) {
       "kept); bad lines and clips are reported one per line and skipped.");
   absl::ParseCommandLine(argc, argv);
   lightspeech::preprocess::KeepLargeBuffersInHeap();
-  using lightspeech::records::ResolveUserPath;
-  const std::string ws = lightspeech::records::WorkspaceDir();
+  using lightspeech::base::ResolveUserPath;
+  const std::string ws = lightspeech::base::WorkspaceDir();
   lightspeech::preprocess::PipelineOptions o;
   o.dataset = absl::GetFlag(FLAGS_dataset).empty() ? absl::StrCat(ws, "/testdata/corpus_en")
                                                    : ResolveUserPath(absl::GetFlag(FLAGS_dataset));
   o.out = absl::GetFlag(FLAGS_out).empty() ? absl::StrCat(ws, "/data/corpus_en") : ResolveUserPath(absl::GetFlag(FLAGS_out));
   if (absl::GetFlag(FLAGS_out).empty()) {
     const std::string data = absl::StrCat(ws, "/data");
-    lightspeech::records::IsDirectory(data) || ::mkdir(data.c_str(), 0755) == 0;
+    lightspeech::base::IsDirectory(data) || ::mkdir(data.c_str(), 0755) == 0;
   }
   if (absl::GetFlag(FLAGS_merge_manifests)) {
     const absl::Status s = lightspeech::preprocess::MergeManifests(o.out, std::cerr);

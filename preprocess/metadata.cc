@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "preprocess/cleaners.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::preprocess {
 
@@ -68,7 +68,7 @@ Metadata ParseMetadata(absl::string_view contents, absl::string_view path) {
 }
 
 absl::StatusOr<Metadata> ReadMetadata(const std::string& path) {
-  LS_ASSIGN_OR_RETURN(std::string contents, records::ReadFile(path));
+  LS_ASSIGN_OR_RETURN(std::string contents, base::ReadFile(path));
   return ParseMetadata(contents, path);
 }
 

@@ -36,7 +36,7 @@
 #include "preprocess/phonemizer.h"
 #include "preprocess/symbols.h"
 #include "preprocess/words.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/partition.h"
 #include "records/record_io.h"
@@ -116,7 +116,7 @@ class Log {
 std::string FindAlignment(const std::string& dir, const std::string& id) {
   for (const char* ext : kAlignmentExtensions) {
     std::string p = absl::StrCat(dir, "/", id, ext);
-    if (records::IsRegularFile(p)) return p;
+    if (base::IsRegularFile(p)) return p;
   }
   return "";
 }
@@ -163,7 +163,7 @@ std::string WithoutPathPrefix(absl::string_view message, const std::string& path
 }
 
 absl::StatusOr<ShardInfo> ReadStats(const std::string& path) {
-  LS_ASSIGN_OR_RETURN(std::string text, records::ReadFile(path));
+  LS_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path));
   ShardInfo info;
   if (!google::protobuf::TextFormat::ParseFromString(text, &info)) {
     return absl::DataLossError(absl::StrCat(path, ": unreadable shard stats"));
@@ -249,7 +249,7 @@ absl::Status PipelineOptions::Validate() const {
   if (alignment_tolerance_frames < 0) {
     return absl::InvalidArgumentError("--alignment_tolerance_frames must be >= 0");
   }
-  if (!alignments.empty() && !records::IsDirectory(alignments)) {
+  if (!alignments.empty() && !base::IsDirectory(alignments)) {
     return absl::InvalidArgumentError(absl::StrCat("--alignments: ", alignments, ": not a folder"));
   }
   if (!phonemizer.empty() && !absl::StartsWith(phonemizer, "espeak:") && phonemizer != "alignment") {
@@ -266,7 +266,7 @@ absl::Status PipelineOptions::Validate() const {
 std::string FindAudio(const std::string& dataset, const std::string& id) {
   for (const char* ext : kAudioExtensions) {
     std::string p = absl::StrCat(dataset, "/wavs/", id, ext);
-    if (records::IsRegularFile(p)) return p;
+    if (base::IsRegularFile(p)) return p;
   }
   return "";
 }
@@ -278,7 +278,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
   PipelineSummary summary;
 
   // 1. Metadata and text: identical on every worker, so all derive the same plan and symbol table.
-  if (!records::IsDirectory(o.dataset)) {
+  if (!base::IsDirectory(o.dataset)) {
     return absl::NotFoundError(absl::StrCat(o.dataset, ": dataset folder not found"));
   }
   LS_ASSIGN_OR_RETURN(Metadata metadata, ReadMetadata(absl::StrCat(o.dataset, "/metadata.csv")));
@@ -385,15 +385,15 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
 
   // 3. Output folder and the plan every worker agrees on.
   if (::mkdir(o.out.c_str(), 0755) != 0 && errno != EEXIST) {
-    return records::ErrnoStatus(o.out, "cannot create output folder", errno);
+    return base::ErrnoStatus(o.out, "cannot create output folder", errno);
   }
-  if (!records::IsDirectory(o.out)) return absl::InvalidArgumentError(absl::StrCat(o.out, ": not a folder"));
+  if (!base::IsDirectory(o.out)) return absl::InvalidArgumentError(absl::StrCat(o.out, ": not a folder"));
   Manifest plan = MakePlanManifest(o, table, kind);
   if (alignment_phones) AddLexicon(pronunciations, plan.mutable_symbols());
   {
     std::string text;
     google::protobuf::TextFormat::PrintToString(plan, &text);
-    LS_RETURN_IF_ERROR(records::WriteFileAtomically(absl::StrCat(o.out, "/", kPlanFile), text));
+    LS_RETURN_IF_ERROR(base::WriteFileAtomically(absl::StrCat(o.out, "/", kPlanFile), text));
   }
 
   // 4. This worker's shards, skipping completed ones (file + stats sidecar).
@@ -403,7 +403,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
     if (g % o.num_workers != o.worker_index) continue;
     const std::string path = absl::StrCat(o.out, "/", shards[g].name);
     const std::string stats = path + kStatsSuffix;
-    if (records::IsRegularFile(path) && records::IsRegularFile(stats)) {
+    if (base::IsRegularFile(path) && base::IsRegularFile(stats)) {
       absl::StatusOr<ShardInfo> info = ReadStats(stats);
       if (info.ok() && info->path() == shards[g].name) {
         ++summary.shards_resumed;
@@ -603,7 +603,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
       if (status.ok()) {
         std::string text;
         google::protobuf::TextFormat::PrintToString(info, &text);
-        status = records::WriteFileAtomically(path + kStatsSuffix, text);
+        status = base::WriteFileAtomically(path + kStatsSuffix, text);
       }
       std::lock_guard<std::mutex> lock(mu);
       for (const auto& [reason, n] : skipped) summary.skipped[reason] += n;
@@ -640,19 +640,19 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& o, std::ostre
 }
 
 absl::Status MergeManifests(const std::string& out, std::ostream& log) {
-  LS_ASSIGN_OR_RETURN(std::string plan_text, records::ReadFile(absl::StrCat(out, "/", kPlanFile)));
+  LS_ASSIGN_OR_RETURN(std::string plan_text, base::ReadFile(absl::StrCat(out, "/", kPlanFile)));
   Manifest m;
   if (!google::protobuf::TextFormat::ParseFromString(plan_text, &m)) {
     return absl::DataLossError(absl::StrCat(out, "/", kPlanFile, ": unreadable plan"));
   }
-  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(out));
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirectory(out));
   // Expected shard names follow from the plan's shard counts, recorded in the file names themselves:
   // every "*.tfrecord" name tells its total ("-of-N"), so check that each split is complete.
   std::map<std::string, std::pair<int, int>> splits;  // split -> (seen, expected)
   for (const auto& n : names) {
     if (n.size() < 9 || n.compare(n.size() - 9, 9, ".tfrecord") != 0) continue;
     const std::string stats = absl::StrCat(out, "/", n, kStatsSuffix);
-    if (!records::IsRegularFile(stats)) {
+    if (!base::IsRegularFile(stats)) {
       return absl::FailedPreconditionError(absl::StrCat(out, "/", n, ": shard has no stats yet (incomplete)"));
     }
     LS_ASSIGN_OR_RETURN(ShardInfo info, ReadStats(stats));

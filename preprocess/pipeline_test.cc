@@ -19,7 +19,7 @@
 #include "preprocess/alignment.h"
 #include "preprocess/phonemizer.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"
@@ -76,8 +76,8 @@ std::string MakeCorpus(const std::string& name) {
   absl::StrAppend(&meta, "long|Too long.|\n");                 // too_long
   EXPECT_TRUE(features::WriteWav16(absl::StrCat(dir, "/wavs/long.wav"), Tone(3.5, 300, 0.3), kSourceRate).ok());
   absl::StrAppend(&meta, "corrupt|Corrupt audio.|\n");         // unreadable_audio
-  EXPECT_TRUE(records::WriteFileAtomically(absl::StrCat(dir, "/wavs/corrupt.wav"), "RIFF\x10\0\0\0WAVEgarbage").ok());
-  EXPECT_TRUE(records::WriteFileAtomically(absl::StrCat(dir, "/metadata.csv"), meta).ok());
+  EXPECT_TRUE(base::WriteFileAtomically(absl::StrCat(dir, "/wavs/corrupt.wav"), "RIFF\x10\0\0\0WAVEgarbage").ok());
+  EXPECT_TRUE(base::WriteFileAtomically(absl::StrCat(dir, "/metadata.csv"), meta).ok());
   return dir;
 }
 
@@ -164,9 +164,9 @@ TEST(PipelineTest, RerunResumesAndRedoesOnlyAnIncompleteShard) {
   // Simulate a crash mid-shard: stats sidecar gone, a stale partial file and a truncated shard.
   const std::string shard = absl::StrCat(out, "/train-00001-of-00003.tfrecord");
   ASSERT_EQ(::unlink((shard + ".stats.pbtxt").c_str()), 0);
-  std::string bytes = *records::ReadFile(shard);
-  ASSERT_TRUE(records::WriteFileAtomically(shard, bytes.substr(0, bytes.size() / 2)).ok());
-  ASSERT_TRUE(records::WriteFileAtomically(shard + ".partial", "junk").ok());
+  std::string bytes = *base::ReadFile(shard);
+  ASSERT_TRUE(base::WriteFileAtomically(shard, bytes.substr(0, bytes.size() / 2)).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(shard + ".partial", "junk").ok());
   auto third = RunPipeline(Options(dataset, out), log);
   ASSERT_TRUE(third.ok()) << third.status().message();
   EXPECT_EQ(third->shards_written, 1);
@@ -174,7 +174,7 @@ TEST(PipelineTest, RerunResumesAndRedoesOnlyAnIncompleteShard) {
   const auto ids = ReadIds(out);
   EXPECT_EQ(ids.size(), static_cast<size_t>(kGood));
   for (const auto& [id, n] : ids) EXPECT_EQ(n, 1) << id;
-  EXPECT_FALSE(records::IsRegularFile(shard + ".partial"));
+  EXPECT_FALSE(base::IsRegularFile(shard + ".partial"));
 }
 
 TEST(PipelineTest, TwoWorkersSplitShardsAndTheLastOneWritesTheManifest) {
@@ -187,7 +187,7 @@ TEST(PipelineTest, TwoWorkersSplitShardsAndTheLastOneWritesTheManifest) {
   auto w0 = RunPipeline(o, log);
   ASSERT_TRUE(w0.ok()) << w0.status().message();
   EXPECT_FALSE(w0->manifest_written);
-  EXPECT_FALSE(records::IsRegularFile(absl::StrCat(out, "/manifest.pbtxt")));
+  EXPECT_FALSE(base::IsRegularFile(absl::StrCat(out, "/manifest.pbtxt")));
   o.worker_index = 1;
   auto w1 = RunPipeline(o, log);
   ASSERT_TRUE(w1.ok());
@@ -440,12 +440,12 @@ TEST(PipelineTest, WorkersDeriveTheSamePhoneTable) {
   o.num_workers = 2;
   o.worker_index = 1;
   ASSERT_TRUE(RunPipeline(o, log).ok());
-  const std::string plan1 = *records::ReadFile(absl::StrCat(out, "/plan.pbtxt"));
+  const std::string plan1 = *base::ReadFile(absl::StrCat(out, "/plan.pbtxt"));
   o.worker_index = 0;
   auto s = RunPipeline(o, log);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_TRUE(s->manifest_written);
-  EXPECT_EQ(*records::ReadFile(absl::StrCat(out, "/plan.pbtxt")), plan1);
+  EXPECT_EQ(*base::ReadFile(absl::StrCat(out, "/plan.pbtxt")), plan1);
   EXPECT_THAT(plan1, HasSubstr("phonemizer: \"espeak:en-us\""));
   EXPECT_EQ(ReadRecords(out).size(), 12u);
 }
@@ -476,11 +476,11 @@ TEST(PipelineTest, MismatchedOrMissingAlignmentsAreNamedAndSkipped) {
   ASSERT_EQ(::unlink(absl::StrCat(tg, "kjv_Psa50_2_1.TextGrid").c_str()), 0);
   // Proverbs 5:17 with "thine" (word 5, its interval read from line 32) misspelt in its words tier.
   const std::string prv = absl::StrCat(tg, "kjv_Prv5_17_1.TextGrid");
-  std::string text = *records::ReadFile(prv);
+  std::string text = *base::ReadFile(prv);
   const size_t at = text.find("text = \"thine\"");
   ASSERT_NE(at, std::string::npos);
   text.replace(at, 15, "text = \"thin\"");
-  ASSERT_TRUE(records::WriteFileAtomically(prv, text).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(prv, text).ok());
   auto grid = ReadAlignmentFile(absl::StrCat(tg, "kjv_Prv4_24_1.TextGrid"));
   ASSERT_TRUE(grid.ok());
   std::string lab;
@@ -488,7 +488,7 @@ TEST(PipelineTest, MismatchedOrMissingAlignmentsAreNamedAndSkipped) {
     absl::StrAppend(&lab, std::llround(iv.start * 1e7), " ", std::llround(iv.end * 1e7), " ",
                     iv.label.empty() ? "sil" : iv.label, "\n");
   }
-  ASSERT_TRUE(records::WriteFileAtomically(absl::StrCat(tg, "kjv_Prv4_24_1.lab"), lab).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(absl::StrCat(tg, "kjv_Prv4_24_1.lab"), lab).ok());
   ASSERT_EQ(::unlink(absl::StrCat(tg, "kjv_Prv4_24_1.TextGrid").c_str()), 0);
 
   const std::string out = absl::StrCat(::testing::TempDir(), "/out_mismatch");

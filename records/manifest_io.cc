@@ -8,7 +8,7 @@
 #include "base/status_macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -86,8 +86,8 @@ absl::Status ValidateManifest(const Manifest& m) {
 }
 
 absl::StatusOr<Manifest> ReadManifest(const std::string& path) {
-  const std::string file = IsDirectory(path) ? absl::StrCat(path, "/", kManifestFileName) : path;
-  LS_ASSIGN_OR_RETURN(std::string text, ReadFile(file));
+  const std::string file = base::IsDirectory(path) ? absl::StrCat(path, "/", kManifestFileName) : path;
+  LS_ASSIGN_OR_RETURN(std::string text, base::ReadFile(file));
   Manifest m;
   google::protobuf::TextFormat::Parser parser;
   FirstError errors;
@@ -109,7 +109,7 @@ absl::Status WriteManifest(const std::string& dir, const Manifest& m) {
   }
   const std::string header =
       "# proto-file: records/manifest.proto\n# proto-message: lightspeech.records.Manifest\n";
-  return WriteFileAtomically(absl::StrCat(dir, "/", kManifestFileName), header + text);
+  return base::WriteFileAtomically(absl::StrCat(dir, "/", kManifestFileName), header + text);
 }
 
 }  // namespace lightspeech::records

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -48,12 +48,12 @@ TEST(ManifestIoTest, RoundTripsThroughTextFormat) {
   auto back = ReadManifest(dir);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->SerializeAsString(), m.SerializeAsString());
-  EXPECT_THAT(*ReadFile(absl::StrCat(dir, "/manifest.pbtxt")), HasSubstr("split: VALIDATION"));
+  EXPECT_THAT(*base::ReadFile(absl::StrCat(dir, "/manifest.pbtxt")), HasSubstr("split: VALIDATION"));
 }
 
 TEST(ManifestIoTest, ParseErrorNamesFileLineAndColumn) {
   const std::string path = absl::StrCat(::testing::TempDir(), "/bad.pbtxt");
-  ASSERT_TRUE(WriteFileAtomically(path, "format_version: 1\nshards {\n  pathh: \"x\"\n}\n").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, "format_version: 1\nshards {\n  pathh: \"x\"\n}\n").ok());
   auto m = ReadManifest(path);
   ASSERT_FALSE(m.ok());
   EXPECT_THAT(std::string(m.status().message()), HasSubstr("bad.pbtxt: line 3, column 8:"));

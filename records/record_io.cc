@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "records/crc32c.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -58,12 +58,12 @@ RecordReader::~RecordReader() {
 
 absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return ErrnoStatus(path, "cannot open", errno);
+  if (f == nullptr) return base::ErrnoStatus(path, "cannot open", errno);
   struct stat st;
   if (::fstat(::fileno(f), &st) != 0) {
     const int err = errno;
     std::fclose(f);
-    return ErrnoStatus(path, "cannot stat", err);
+    return base::ErrnoStatus(path, "cannot stat", err);
   }
   if (!S_ISREG(st.st_mode)) {
     std::fclose(f);
@@ -119,7 +119,7 @@ absl::Status ReadRecordAt(int fd, const std::string& path, uint64_t offset, uint
   while (done < buffer.size()) {
     const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, offset + done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(where, "read failed", errno);
+    if (n < 0) return base::ErrnoStatus(where, "read failed", errno);
     if (n == 0) return absl::DataLossError(absl::StrCat(where, ": truncated (the file is shorter than the record)"));
     done += static_cast<size_t>(n);
   }
@@ -148,13 +148,13 @@ ShardWriter::~ShardWriter() {
 
 absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::Create(const std::string& path) {
   std::string partial = absl::StrCat(path, kPartialSuffix);
-  LS_ASSIGN_OR_RETURN(std::FILE* f, CreateNewFile(partial));  // never follows a symlink
+  LS_ASSIGN_OR_RETURN(std::FILE* f, base::CreateNewFile(partial));  // never follows a symlink
   return std::unique_ptr<ShardWriter>(new ShardWriter(path, std::move(partial), f));
 }
 
 absl::Status ShardWriter::Fail(absl::string_view what, int err) {
   failed_ = true;
-  return ErrnoStatus(partial_path_, what, err);
+  return base::ErrnoStatus(partial_path_, what, err);
 }
 
 absl::Status ShardWriter::Write(absl::string_view payload) {
@@ -186,7 +186,7 @@ absl::Status ShardWriter::Finish() {
     return Fail(absl::StrCat("cannot rename to ", path_), errno);
   }
   finished_ = true;
-  return SyncDir(DirName(path_));
+  return base::SyncDir(base::DirName(path_));
 }
 
 }  // namespace lightspeech::records

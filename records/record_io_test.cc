@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::records {
 namespace {
@@ -44,7 +44,7 @@ std::string WriteShard(const std::string& path, const std::vector<std::string>& 
   EXPECT_TRUE(w.ok()) << w.status();
   for (const auto& p : payloads) EXPECT_TRUE((*w)->Write(p).ok());
   EXPECT_TRUE((*w)->Finish().ok());
-  return *ReadFile(path);
+  return *base::ReadFile(path);
 }
 
 void Overwrite(const std::string& path, const std::string& bytes) {
@@ -251,16 +251,16 @@ TEST(RecordIoTest, FileSizeLimitGivesClearErrorAndKeepsEarlierShard) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_THAT(status.message(), HasSubstr("too_big.tfrecord.partial"));
   EXPECT_FALSE(Exists(path));
-  EXPECT_EQ(*ReadFile(earlier), earlier_bytes);
+  EXPECT_EQ(*base::ReadFile(earlier), earlier_bytes);
 }
 
 TEST(RecordIoTest, WriteFileAtomicallyReplacesWholeFile) {
   const std::string path = TempPath("atomic.txt");
-  ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
-  ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
-  EXPECT_EQ(*ReadFile(path), "second");
+  ASSERT_TRUE(base::WriteFileAtomically(path, "first").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, "second").ok());
+  EXPECT_EQ(*base::ReadFile(path), "second");
   EXPECT_FALSE(Exists(path + ".partial"));
-  const absl::Status s = WriteFileAtomically(TempPath("no_such_dir/x.txt"), "x");
+  const absl::Status s = base::WriteFileAtomically(TempPath("no_such_dir/x.txt"), "x");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
 }
 
@@ -272,7 +272,7 @@ TEST(RecordIoTest, SymlinksInTheOutputFolderAreReplacedNotFollowed) {
   ASSERT_EQ(::mkdir(out.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
   for (const char* name : {"victim_final", "victim_partial", "victim_shard", "victim_shard_partial"}) {
-    ASSERT_TRUE(WriteFileAtomically(absl::StrCat(outside, "/", name), "precious").ok());
+    ASSERT_TRUE(base::WriteFileAtomically(absl::StrCat(outside, "/", name), "precious").ok());
   }
   ASSERT_EQ(::symlink((outside + "/victim_final").c_str(), (out + "/a.txt").c_str()), 0);
   ASSERT_EQ(::symlink((outside + "/victim_partial").c_str(), (out + "/b.txt.partial").c_str()), 0);
@@ -280,9 +280,9 @@ TEST(RecordIoTest, SymlinksInTheOutputFolderAreReplacedNotFollowed) {
   ASSERT_EQ(::symlink((outside + "/victim_shard_partial").c_str(), (out + "/s.tfrecord.partial").c_str()), 0);
   ASSERT_EQ(::symlink((outside + "/new_file").c_str(), (out + "/c.txt.partial").c_str()), 0);  // dangling
 
-  ASSERT_TRUE(WriteFileAtomically(out + "/a.txt", "mine").ok());
-  ASSERT_TRUE(WriteFileAtomically(out + "/b.txt", "mine").ok());
-  ASSERT_TRUE(WriteFileAtomically(out + "/c.txt", "mine").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(out + "/a.txt", "mine").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(out + "/b.txt", "mine").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(out + "/c.txt", "mine").ok());
   auto w = ShardWriter::Create(out + "/s.tfrecord");
   ASSERT_TRUE(w.ok()) << w.status();
   ASSERT_TRUE((*w)->Write("record").ok());
@@ -293,10 +293,10 @@ TEST(RecordIoTest, SymlinksInTheOutputFolderAreReplacedNotFollowed) {
     ASSERT_EQ(::lstat(absl::StrCat(out, "/", name).c_str(), &st), 0) << name;
     EXPECT_TRUE(S_ISREG(st.st_mode)) << name << " is not a regular file";
   }
-  EXPECT_EQ(*ReadFile(out + "/a.txt"), "mine");
-  EXPECT_EQ(*ReadFile(out + "/b.txt"), "mine");
+  EXPECT_EQ(*base::ReadFile(out + "/a.txt"), "mine");
+  EXPECT_EQ(*base::ReadFile(out + "/b.txt"), "mine");
   for (const char* name : {"victim_final", "victim_partial", "victim_shard", "victim_shard_partial"}) {
-    EXPECT_EQ(*ReadFile(absl::StrCat(outside, "/", name)), "precious") << name;
+    EXPECT_EQ(*base::ReadFile(absl::StrCat(outside, "/", name)), "precious") << name;
   }
   EXPECT_FALSE(Exists(outside + "/new_file"));
   EXPECT_FALSE(Exists(out + "/b.txt.partial"));

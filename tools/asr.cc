@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "pocketsphinx/pocketsphinx.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::tools {
 
@@ -30,9 +30,9 @@ SpeechRecognizer::~SpeechRecognizer() = default;
 absl::StatusOr<std::unique_ptr<SpeechRecognizer>> SpeechRecognizer::Create(absl::string_view model_dir) {
   const std::string hmm = absl::StrCat(model_dir, "/en-us"), lm = absl::StrCat(model_dir, "/en-us.lm.bin"),
                     dict = absl::StrCat(model_dir, "/cmudict-en-us.dict");
-  if (!records::IsDirectory(hmm)) return absl::NotFoundError(absl::StrCat(hmm, ": no acoustic model (apt-get install pocketsphinx-en-us)"));
+  if (!base::IsDirectory(hmm)) return absl::NotFoundError(absl::StrCat(hmm, ": no acoustic model (apt-get install pocketsphinx-en-us)"));
   for (const std::string& f : {lm, dict}) {
-    if (!records::IsRegularFile(f)) return absl::NotFoundError(absl::StrCat(f, ": missing (apt-get install pocketsphinx-en-us)"));
+    if (!base::IsRegularFile(f)) return absl::NotFoundError(absl::StrCat(f, ": missing (apt-get install pocketsphinx-en-us)"));
   }
   auto d = std::make_unique<Decoder>();
   // -remove_noise no: the noise filter adapts across utterances, so the same clip would be recognized

@@ -29,7 +29,7 @@
 #include "absl/strings/str_format.h"
 #include "features/audio.h"
 #include "preprocess/pipeline.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 ABSL_FLAG(double, hours, 1.0, "Hours of generated audio.");
 ABSL_FLAG(int, threads, 2, "Pipeline threads (and peer processes).");
@@ -151,7 +151,7 @@ double MakeCorpus(const std::string& dir, double hours) {
     absl::StrAppend(&meta, id, "|", text, "|", text, "\n");
     total += static_cast<double>(x.size()) / kRate;
   }
-  if (!records::WriteFileAtomically(absl::StrCat(dir, "/metadata.csv"), meta).ok()) return -1;
+  if (!base::WriteFileAtomically(absl::StrCat(dir, "/metadata.csv"), meta).ok()) return -1;
   return total;
 }
 

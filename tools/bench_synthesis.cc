@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "features/griffin_lim.h"
 #include "inference/synthesizer.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "tools/synthesize_lib.h"
 #include "train/checkpoint.h"
 
@@ -97,7 +97,7 @@ int Main() {
   std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   if (checkpoint.empty()) {
     absl::StatusOr<std::string> latest =
-        train::LatestCheckpoint(absl::StrCat(records::WorkspaceDir(), "/runs/light_mas/checkpoints"));
+        train::LatestCheckpoint(absl::StrCat(base::WorkspaceDir(), "/runs/light_mas/checkpoints"));
     if (!latest.ok()) {
       std::fprintf(stderr, "error: %s\n(train first, see the README's \"Train and listen\", or pass --checkpoint)\n",
                    std::string(latest.status().message()).c_str());
@@ -105,7 +105,7 @@ int Main() {
     }
     checkpoint = *latest;
   } else {
-    checkpoint = records::ResolveUserPath(checkpoint);
+    checkpoint = base::ResolveUserPath(checkpoint);
   }
   inference::SynthesizerOptions so;
   so.threads = 1;
@@ -120,7 +120,7 @@ int Main() {
   std::string source;
   const std::string data = absl::GetFlag(FLAGS_data);
   absl::StatusOr<features::LogMelOptions> mel =
-      ResolveFeatureSettings(data.empty() ? "" : records::ResolveUserPath(data), s.feature_settings(), s.config(),
+      ResolveFeatureSettings(data.empty() ? "" : base::ResolveUserPath(data), s.feature_settings(), s.config(),
                              s.n_mels(), &source);
   if (!mel.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(mel.status().message()).c_str());

@@ -8,7 +8,7 @@
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "tools/evaluate_lib.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint file (RUN_DIR/checkpoints/ckpt-<step>.pb).");
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       "Evaluates a checkpoint's durations against the reference alignments of a corpus's validation split.\n"
       "Usage: evaluate --checkpoint=CKPT --data=DIR [--json_out=FILE] [--plot=ID [--plot_out=PNG]] [--set=separator_frame_penalty=X]");
   absl::ParseCommandLine(argc, argv);
-  using lightspeech::records::ResolveUserPath;
+  using lightspeech::base::ResolveUserPath;
   lightspeech::tools::EvaluateOptions o;
   o.checkpoint = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
   o.data_dir = ResolveUserPath(absl::GetFlag(FLAGS_data));
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   const std::string json_out = absl::GetFlag(FLAGS_json_out);
   if (!json_out.empty()) {
     const std::string path = ResolveUserPath(json_out);
-    if (absl::Status s = lightspeech::records::WriteFileAtomically(path, lightspeech::tools::ReportToJson(*report));
+    if (absl::Status s = lightspeech::base::WriteFileAtomically(path, lightspeech::tools::ReportToJson(*report));
         !s.ok()) {
       std::cerr << "evaluate: " << s << "\n";
       return 1;

@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "features/mel_image.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "tools/json_util.h"
 #include "train/checkpoint.h"
@@ -141,14 +141,14 @@ std::string MetricsText(const std::string& title, const DurationMetrics& m, doub
 absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   if (options.checkpoint.empty()) return absl::InvalidArgumentError("--checkpoint is required");
   if (options.data_dir.empty()) return absl::InvalidArgumentError("--data is required");
-  if (records::IsDirectory(options.checkpoint)) {
+  if (base::IsDirectory(options.checkpoint)) {
     return absl::InvalidArgumentError(absl::StrCat("--checkpoint: ", options.checkpoint,
                                                    " is a folder; give a checkpoint file (RUN_DIR/checkpoints/ckpt-<step>.pb)"));
   }
-  if (!records::IsRegularFile(options.checkpoint)) {
+  if (!base::IsRegularFile(options.checkpoint)) {
     return absl::NotFoundError(absl::StrCat("--checkpoint: ", options.checkpoint, " does not exist"));
   }
-  if (!records::IsDirectory(options.data_dir)) {
+  if (!base::IsDirectory(options.data_dir)) {
     return absl::NotFoundError(absl::StrCat("--data: ", options.data_dir, " is not a folder"));
   }
   absl::StatusOr<train::Checkpoint> ckpt = train::ReadCheckpoint(options.checkpoint);
@@ -309,7 +309,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
                                    BoundaryMarks(*spans, e.frames));
         if (!png.ok()) return with_id(png.status());
         const std::string path = options.plot_path.empty() ? options.plot_id + ".png" : options.plot_path;
-        if (absl::Status s = records::WriteFileAtomically(path, *png); !s.ok()) return s;
+        if (absl::Status s = base::WriteFileAtomically(path, *png); !s.ok()) return s;
         report.plot_path = path;
         plotted = true;
       }

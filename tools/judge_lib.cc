@@ -11,7 +11,7 @@
 #include "features/griffin_lim.h"
 #include "inference/synthesizer.h"
 #include "preprocess/pipeline.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"
@@ -152,7 +152,7 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
   }
   if (judged == 0) return absl::FailedPreconditionError(absl::StrCat(o.data_dir, " has no validation records"));
   if (!o.json_out.empty()) {
-    if (absl::Status s = records::WriteFileAtomically(o.json_out, JudgeReportJson(report)); !s.ok()) return s;
+    if (absl::Status s = base::WriteFileAtomically(o.json_out, JudgeReportJson(report)); !s.ok()) return s;
   }
   return report;
 }

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "inference/synthesizer_testing.h"
 #include "preprocess/pipeline.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 
 namespace lightspeech::tools {
@@ -67,7 +67,7 @@ TEST(JudgeTest, JudgesSynthesizedVocodedAndRecordedSpeech) {
   EXPECT_GT(r->asr_seconds, 0);
   const std::string report = FormatJudgeReport(*r);
   EXPECT_TRUE(absl::StrContains(report, "synthesized from text")) << report;
-  absl::StatusOr<std::string> json = records::ReadFile(o.json_out);
+  absl::StatusOr<std::string> json = base::ReadFile(o.json_out);
   ASSERT_TRUE(json.ok());
   EXPECT_TRUE(absl::StrContains(*json, absl::StrCat("\"id\": \"", r->utterances[0].id, "\""))) << *json;
 }

@@ -8,7 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/synthetic.h"
 
 ABSL_FLAG(std::string, out, "", "Output folder (created if missing).");
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       "Writes a synthetic corpus folder (TFRecord shards of Utterance protos + manifest.pbtxt), for\n"
       "interop checks and demos of the record format. Usage: make_sample_shards --out=DIR");
   absl::ParseCommandLine(argc, argv);
-  const std::string out = lightspeech::records::ResolveUserPath(absl::GetFlag(FLAGS_out));
+  const std::string out = lightspeech::base::ResolveUserPath(absl::GetFlag(FLAGS_out));
   if (out.empty()) {
     std::cerr << "error: --out is required (see --help)\n";
     return 1;

@@ -6,7 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "tools/shard_inspect_lib.h"
 
 ABSL_FLAG(bool, verify, false, "Check every record's CRCs and contents; name the shard and byte offset "
@@ -29,6 +29,6 @@ int main(int argc, char** argv) {
   options.verify = absl::GetFlag(FLAGS_verify);
   options.dump_id = absl::GetFlag(FLAGS_dump);
   options.dump_index = absl::GetFlag(FLAGS_dump_index);
-  return lightspeech::tools::RunShardInspect(lightspeech::records::ResolveUserPath(args[1]), options,
+  return lightspeech::tools::RunShardInspect(lightspeech::base::ResolveUserPath(args[1]), options,
                                              std::cout, std::cerr);
 }

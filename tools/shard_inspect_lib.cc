@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/partition.h"
 #include "records/record_io.h"
@@ -93,9 +93,9 @@ int RunShardInspect(const std::string& path, const ShardInspectOptions& options,
                     std::ostream& err) {
   std::vector<Target> targets;
   std::optional<Manifest> manifest;
-  if (records::IsDirectory(path)) {
+  if (base::IsDirectory(path)) {
     const std::string manifest_path = absl::StrCat(path, "/", records::kManifestFileName);
-    if (records::IsRegularFile(manifest_path)) {
+    if (base::IsRegularFile(manifest_path)) {
       absl::StatusOr<Manifest> m = records::ReadManifest(manifest_path);
       if (!m.ok()) {
         err << "error: " << m.status().message() << "\n";
@@ -104,7 +104,7 @@ int RunShardInspect(const std::string& path, const ShardInspectOptions& options,
       manifest = *std::move(m);
       for (const auto& s : manifest->shards()) targets.push_back({absl::StrCat(path, "/", s.path()), &s});
     } else {
-      absl::StatusOr<std::vector<std::string>> names = records::ListDirectory(path);
+      absl::StatusOr<std::vector<std::string>> names = base::ListDirectory(path);
       if (!names.ok()) {
         err << "error: " << names.status().message() << "\n";
         return 1;
@@ -117,7 +117,7 @@ int RunShardInspect(const std::string& path, const ShardInspectOptions& options,
         return 1;
       }
     }
-  } else if (records::IsRegularFile(path)) {
+  } else if (base::IsRegularFile(path)) {
     targets.push_back({path, nullptr});
   } else {
     err << "error: " << path << ": no such file or folder\n";

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/synthetic.h"
 
 namespace lightspeech::tools {
@@ -61,10 +61,10 @@ TEST_F(ShardInspectTest, DumpByIdAndIndex) {
 
 TEST_F(ShardInspectTest, VerifyNamesShardAndOffsetOfFlippedByte) {
   const std::string shard = absl::StrCat(dir_, "/", manifest_.shards(0).path());
-  std::string bytes = *records::ReadFile(shard);
+  std::string bytes = *base::ReadFile(shard);
   ASSERT_GT(bytes.size(), 100u);
   bytes[50] ^= 0x04;  // inside the first record's payload
-  ASSERT_TRUE(records::WriteFileAtomically(shard, bytes).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(shard, bytes).ok());
   ShardInspectOptions o;
   o.verify = true;
   EXPECT_EQ(Run(dir_, o), 2);
@@ -74,8 +74,8 @@ TEST_F(ShardInspectTest, VerifyNamesShardAndOffsetOfFlippedByte) {
 
 TEST_F(ShardInspectTest, TruncatedShardIsReported) {
   const std::string shard = absl::StrCat(dir_, "/", manifest_.shards(1).path());
-  std::string bytes = *records::ReadFile(shard);
-  ASSERT_TRUE(records::WriteFileAtomically(shard, bytes.substr(0, bytes.size() - 3)).ok());
+  std::string bytes = *base::ReadFile(shard);
+  ASSERT_TRUE(base::WriteFileAtomically(shard, bytes.substr(0, bytes.size() - 3)).ok());
   ShardInspectOptions o;
   o.verify = true;
   EXPECT_EQ(Run(shard, o), 2);
@@ -86,7 +86,7 @@ TEST_F(ShardInspectTest, ManifestCountMismatchIsReported) {
   records::Manifest m = manifest_;
   m.mutable_shards(0)->set_num_records(m.shards(0).num_records() + 1);
   m.set_num_records(m.num_records() + 1);
-  ASSERT_TRUE(records::WriteFileAtomically(absl::StrCat(dir_, "/manifest.pbtxt"), m.DebugString()).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(absl::StrCat(dir_, "/manifest.pbtxt"), m.DebugString()).ok());
   EXPECT_EQ(Run(dir_, ShardInspectOptions()), 2);
   EXPECT_THAT(err_.str(), HasSubstr("mismatch: "));
 }

@@ -6,7 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "tools/synthesize_lib.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "A checkpoint written by //train (RUN_DIR/checkpoints/ckpt-NNNNNNNN.pb).");
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       "the mel, optional .npy mels for neural vocoders, and the real-time factor of each stage.\n"
       "Usage: synthesize --checkpoint=CKPT (--text=TEXT | --text_file=FILE | --phonemes=P) [--out=out.wav]");
   absl::ParseCommandLine(argc, argv);
-  using lightspeech::records::ResolveUserPath;
+  using lightspeech::base::ResolveUserPath;
   lightspeech::tools::SynthesizeOptions o;
   const auto path = [](const std::string& p) { return p.empty() ? p : ResolveUserPath(p); };
   o.checkpoint = path(absl::GetFlag(FLAGS_checkpoint));

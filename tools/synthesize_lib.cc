@@ -14,7 +14,7 @@
 #include "features/griffin_lim.h"
 #include "features/mel_image.h"
 #include "inference/synthesizer.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
 #include "train/config.h"
@@ -73,7 +73,7 @@ absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string
     return FromManifest(*m, data, n_mels);
   }
   const std::string dir = config.data().data_dir();
-  if (!dir.empty() && records::IsRegularFile(absl::StrCat(dir, "/", records::kManifestFileName))) {
+  if (!dir.empty() && base::IsRegularFile(absl::StrCat(dir, "/", records::kManifestFileName))) {
     absl::StatusOr<records::Manifest> m = records::ReadManifest(dir);
     if (m.ok()) {
       *source = absl::StrCat("feature settings from the checkpoint's training data ", dir);
@@ -110,7 +110,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
 
   std::vector<Item> items;
   if (!o.text_file.empty()) {
-    absl::StatusOr<std::string> contents = records::ReadFile(o.text_file);
+    absl::StatusOr<std::string> contents = base::ReadFile(o.text_file);
     if (!contents.ok()) return contents.status();
     int line = 0;
     for (absl::string_view l : absl::StrSplit(*contents, '\n')) {

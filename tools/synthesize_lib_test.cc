@@ -9,7 +9,7 @@
 #include "features/audio.h"
 #include "gtest/gtest.h"
 #include "inference/synthesizer_testing.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
@@ -131,8 +131,8 @@ TEST(RunSynthesizeTest, TextToWavPngAndNpy) {
   absl::StatusOr<features::Audio> audio = features::ReadAudio(o.out);
   ASSERT_TRUE(audio.ok()) << audio.status();
   EXPECT_EQ(audio->stats.source_frames, (frames - 1) * kHop);
-  EXPECT_TRUE(records::IsRegularFile(dir + "/hello.png"));
-  absl::StatusOr<std::string> npy = records::ReadFile(o.mel_out);
+  EXPECT_TRUE(base::IsRegularFile(dir + "/hello.png"));
+  absl::StatusOr<std::string> npy = base::ReadFile(o.mel_out);
   ASSERT_TRUE(npy.ok()) << npy.status();
   EXPECT_EQ(npy->size(), 128u + 4u * inference::testing::kTinyMels * frames);
   EXPECT_TRUE(absl::StrContains(*npy, "'shape': (6, 60), }")) << npy->substr(0, 128);
@@ -173,7 +173,7 @@ TEST(RunSynthesizeTest, UsesTheCheckpointsFeatureSettings) {
 TEST(RunSynthesizeTest, TextFileNumbersOutputsByLineAndWarns) {
   const std::string dir = Dir("file");
   const std::string texts = dir + "/texts.txt";
-  ASSERT_TRUE(records::WriteFileAtomically(texts, "first line\n\n  third \xE2\x98\xBA line\n").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(texts, "first line\n\n  third \xE2\x98\xBA line\n").ok());
   SynthesizeOptions o;
   o.checkpoint = TinyCheckpoint(dir);
   o.text_file = texts;
@@ -182,10 +182,10 @@ TEST(RunSynthesizeTest, TextFileNumbersOutputsByLineAndWarns) {
   o.batch_size = 2;
   std::ostringstream out, err;
   ASSERT_TRUE(RunSynthesize(o, out, err).ok()) << err.str();
-  EXPECT_TRUE(records::IsRegularFile(dir + "/o-0001.wav"));
-  EXPECT_TRUE(records::IsRegularFile(dir + "/o-0001.png"));
-  EXPECT_FALSE(records::IsRegularFile(dir + "/o-0002.wav"));
-  EXPECT_TRUE(records::IsRegularFile(dir + "/o-0003.wav"));
+  EXPECT_TRUE(base::IsRegularFile(dir + "/o-0001.wav"));
+  EXPECT_TRUE(base::IsRegularFile(dir + "/o-0001.png"));
+  EXPECT_FALSE(base::IsRegularFile(dir + "/o-0002.wav"));
+  EXPECT_TRUE(base::IsRegularFile(dir + "/o-0003.wav"));
   EXPECT_TRUE(absl::StrContains(err.str(), "warning: " + texts +
                                                ":3: symbols not in the checkpoint's table, skipped: '\xE2\x98\xBA'"))
       << err.str();

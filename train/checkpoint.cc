@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "base/status_macros.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "train/compat.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoints store little-endian bytes as they are in memory");
@@ -281,11 +281,11 @@ absl::Status LoadTorchRng(const RngState& saved) {
 absl::Status WriteCheckpoint(const Checkpoint& checkpoint, const std::string& path) {
   absl::StatusOr<std::string> bytes = EncodeCheckpoint(checkpoint);
   if (!bytes.ok()) return absl::Status(bytes.status().code(), absl::StrCat(path, ": ", bytes.status().message()));
-  return records::WriteFileAtomically(path, *bytes);
+  return base::WriteFileAtomically(path, *bytes);
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
-  LS_ASSIGN_OR_RETURN(std::string bytes, records::ReadFile(path));
+  LS_ASSIGN_OR_RETURN(std::string bytes, base::ReadFile(path));
   return DecodeCheckpoint(bytes, path);
 }
 
@@ -295,8 +295,8 @@ std::string CheckpointPath(const std::string& dir, int64_t step) {
 
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(const std::string& dir) {
   std::vector<std::pair<int64_t, std::string>> out;
-  if (!records::IsDirectory(dir)) return out;
-  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  if (!base::IsDirectory(dir)) return out;
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirectory(dir));
   for (const std::string& n : names) {
     if (!absl::StartsWith(n, "ckpt-") || !absl::EndsWith(n, ".pb")) continue;
     const std::string digits = n.substr(5, n.size() - 8);
@@ -320,9 +320,9 @@ absl::Status PruneCheckpoints(const std::string& dir, int keep) {
   if (keep < 1) return absl::InvalidArgumentError("PruneCheckpoints: keep must be >= 1");
   LS_ASSIGN_OR_RETURN(auto all, ListCheckpoints(dir));
   for (size_t i = 0; i + keep < all.size(); ++i) {
-    if (::unlink(all[i].second.c_str()) != 0) return records::ErrnoStatus(all[i].second, "cannot delete", errno);
+    if (::unlink(all[i].second.c_str()) != 0) return base::ErrnoStatus(all[i].second, "cannot delete", errno);
   }
-  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirectory(dir));
   for (const std::string& n : names) {
     if (absl::StartsWith(n, "ckpt-") && absl::EndsWith(n, ".partial")) ::unlink(absl::StrCat(dir, "/", n).c_str());
   }

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::train {
 namespace {
@@ -168,7 +168,7 @@ TEST(CheckpointTest, FilesListPruneAndVersion) {
     c.set_step(step);
     ASSERT_TRUE(WriteCheckpoint(c, CheckpointPath(dir, step)).ok());
   }
-  ASSERT_TRUE(records::WriteFileAtomically(dir + "/ckpt-00000025.pb.partial.x", "junk").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/ckpt-00000025.pb.partial.x", "junk").ok());
   EXPECT_EQ(CheckpointPath(dir, 15), dir + "/ckpt-00000015.pb");
   absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
   ASSERT_TRUE(latest.ok());
@@ -185,10 +185,10 @@ TEST(CheckpointTest, FilesListPruneAndVersion) {
   ASSERT_TRUE(WriteCheckpoint(c, dir + "/v99.pb").ok());
   EXPECT_EQ(ReadCheckpoint(dir + "/v99.pb").status().message(),
             dir + "/v99.pb: checkpoint format version 99, this build reads 1");
-  ASSERT_TRUE(records::WriteFileAtomically(dir + "/bad.pb", "\xff\xff\xff").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/bad.pb", "\xff\xff\xff").ok());
   EXPECT_EQ(ReadCheckpoint(dir + "/bad.pb").status().message(),
             dir + "/bad.pb: not a checkpoint (no integrity header, and not a version-1 checkpoint)");
-  ASSERT_TRUE(records::WriteFileAtomically(dir + "/bad.pb", "\x08\x01\xff\xff").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/bad.pb", "\x08\x01\xff\xff").ok());
   EXPECT_EQ(ReadCheckpoint(dir + "/bad.pb").status().message(), dir + "/bad.pb: not a checkpoint (unparsable)");
   EXPECT_EQ(LatestCheckpoint(TempDir("ckpt_empty")).status().code(), absl::StatusCode::kNotFound);
 }
@@ -228,7 +228,7 @@ TEST(CheckpointTest, EveryTruncationAndBitFlipIsDetected) {
   const std::string dir = TempDir("ckpt_damage");
   const std::string path = dir + "/ckpt.pb";
   ASSERT_TRUE(WriteCheckpoint(c, path).ok());
-  absl::StatusOr<std::string> bytes = records::ReadFile(path);
+  absl::StatusOr<std::string> bytes = base::ReadFile(path);
   ASSERT_TRUE(bytes.ok());
   absl::StatusOr<Checkpoint> back = DecodeCheckpoint(*bytes, path);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -255,16 +255,16 @@ TEST(CheckpointTest, EveryTruncationAndBitFlipIsDetected) {
             absl::StrCat(path, ": checkpoint has extra bytes: ", n - 15, " bytes after the header, the header says ",
                          n - 16));
   // Files on disk: the error names the file and says what is wrong.
-  ASSERT_TRUE(records::WriteFileAtomically(path, bytes->substr(0, n - 100)).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, bytes->substr(0, n - 100)).ok());
   EXPECT_EQ(ReadCheckpoint(path).status().message(),
             absl::StrCat(path, ": checkpoint truncated: ", n - 116, " bytes after the header, the header says ", n - 16));
-  ASSERT_TRUE(records::WriteFileAtomically(path, bytes->substr(0, 10)).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, bytes->substr(0, 10)).ok());
   EXPECT_EQ(ReadCheckpoint(path).status().message(),
             path + ": truncated checkpoint: 10 bytes, shorter than its 16-byte header");
   const size_t in_tensor = bytes->find(c.tensors(0).data());
   ASSERT_NE(in_tensor, std::string::npos);
   flipped[in_tensor + 1] ^= 0x10;
-  ASSERT_TRUE(records::WriteFileAtomically(path, flipped).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, flipped).ok());
   const std::string message(ReadCheckpoint(path).status().message());
   EXPECT_TRUE(absl::StartsWith(message, absl::StrCat(path, ": corrupt checkpoint: CRC32C of the ", n - 16,
                                                      " bytes after the header is ")))
@@ -355,7 +355,7 @@ TEST(CheckpointTest, FullDiskKeepsThePreviousCheckpoint) {
   absl::StatusOr<Checkpoint> back = ReadCheckpoint(path);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->step(), 1);
-  EXPECT_FALSE(records::IsRegularFile(path + ".partial"));
+  EXPECT_FALSE(base::IsRegularFile(path + ".partial"));
 }
 
 }  // namespace

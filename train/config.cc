@@ -18,7 +18,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 namespace lightspeech::train {
 namespace {
@@ -287,7 +287,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(absl::string_view text, const std::
 }
 
 absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path) {
-  LS_ASSIGN_OR_RETURN(std::string text, records::ReadFile(path));
+  LS_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path));
   return ParseTrainConfig(text, path);
 }
 
@@ -473,7 +473,7 @@ std::string FormatTrainConfig(const TrainConfig& config) {
 }
 
 absl::Status WriteResolvedConfig(const TrainConfig& config, const std::string& dir) {
-  return records::WriteFileAtomically(
+  return base::WriteFileAtomically(
       absl::StrCat(dir, "/config.pbtxt"),
       absl::StrCat("# The resolved TrainConfig of this run (train/train_config.proto).\n", FormatTrainConfig(config)));
 }

@@ -18,7 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"
@@ -314,13 +314,13 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
   }
   if (!S_ISDIR(st.st_mode))
     return absl::InvalidArgumentError(absl::StrCat("data folder ", dir, " is not a folder"));
-  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, records::ListDirectory(dir));
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirectory(dir));
   if (names.empty()) {
     return absl::NotFoundError(
         absl::StrCat("data folder ", dir, " is empty (expected the output of //preprocess)"));
   }
   const std::string manifest_path = absl::StrCat(dir, "/", records::kManifestFileName);
-  if (!records::IsRegularFile(manifest_path)) {
+  if (!base::IsRegularFile(manifest_path)) {
     return absl::NotFoundError(absl::StrCat("data folder ", dir, " has no ",
                                             records::kManifestFileName,
                                             " (is it the output of //preprocess?)"));
@@ -343,7 +343,7 @@ absl::Status Dataset::Impl::Open(const std::string& dir, DataPosition start) {
         return absl::NotFoundError(
             absl::StrCat(shard_paths_[i], ": shard listed in the manifest is missing"));
       }
-      return records::ErrnoStatus(shard_paths_[i], "cannot open shard", err);
+      return base::ErrnoStatus(shard_paths_[i], "cannot open shard", err);
     }
     in_split.push_back(i);
   }

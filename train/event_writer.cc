@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/record_io.h"
 
 namespace lightspeech::train {
@@ -25,13 +25,13 @@ uint32_t BigEndian32(const std::string& s, size_t at) {
 
 // mkdir -p.
 absl::Status MakeDirs(const std::string& dir) {
-  if (dir.empty() || records::IsDirectory(dir)) return absl::OkStatus();
+  if (dir.empty() || base::IsDirectory(dir)) return absl::OkStatus();
   const size_t slash = dir.find_last_of('/');
   if (slash != std::string::npos && slash > 0) {
     LS_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
   }
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return records::ErrnoStatus(dir, "cannot create log folder", errno);
+    return base::ErrnoStatus(dir, "cannot create log folder", errno);
   }
   return absl::OkStatus();
 }
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(const std::stri
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) break;
     if (errno != EEXIST || n > 1000)
-      return records::ErrnoStatus(path, "cannot create event file", errno);
+      return base::ErrnoStatus(path, "cannot create event file", errno);
     path = absl::StrCat(base, ".", n);
   }
   std::unique_ptr<EventWriter> writer(new EventWriter(path, fd));
@@ -98,7 +98,7 @@ absl::Status EventWriter::WriteLocked(const tensorboard::Event& event) {
     const ssize_t n = ::write(fd_, framed.data() + done, framed.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      failed_ = records::ErrnoStatus(path_, "cannot write event", errno);
+      failed_ = base::ErrnoStatus(path_, "cannot write event", errno);
       return failed_;
     }
     done += n;
@@ -184,7 +184,7 @@ absl::Status EventWriter::Flush() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.ok()) return failed_;
   if (::fsync(fd_) != 0) {
-    failed_ = records::ErrnoStatus(path_, "cannot fsync event file", errno);
+    failed_ = base::ErrnoStatus(path_, "cannot fsync event file", errno);
     return failed_;
   }
   return absl::OkStatus();

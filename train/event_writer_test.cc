@@ -12,7 +12,7 @@
 #include "features/mel_image.h"
 #include "gtest/gtest.h"
 #include "train/testing/read_events.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/record_io.h"
 
 namespace lightspeech::train {
@@ -46,7 +46,7 @@ TEST(EventWriterTest, WritesScalarsImagesAndAudioThatReadBack) {
   for (size_t i = 0; i < samples.size(); ++i) samples[i] = 0.5f * std::sin(0.05f * i);
   const std::string wav_path = absl::StrCat(::testing::TempDir(), "/clip.wav");
   ASSERT_TRUE(features::WriteWav16(wav_path, samples, 22050).ok());
-  auto wav = records::ReadFile(wav_path);
+  auto wav = base::ReadFile(wav_path);
   ASSERT_TRUE(wav.ok());
   ASSERT_TRUE((*writer)->AddAudioWav("audio/sample", 20, *wav, 22050, samples.size()).ok());
   ASSERT_TRUE((*writer)->Flush().ok());
@@ -153,7 +153,7 @@ TEST(EventWriterTest, RejectsMalformedMedia) {
 
 TEST(EventWriterTest, UnwritableLogFolderIsAnError) {
   const std::string file = absl::StrCat(::testing::TempDir(), "/plain_file");
-  ASSERT_TRUE(records::WriteFileAtomically(file, "x").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(file, "x").ok());
   auto writer = EventWriter::Create(absl::StrCat(file, "/logs"));
   EXPECT_FALSE(writer.ok());
   EXPECT_TRUE(absl::StrContains(writer.status().message(), absl::StrCat(file, "/logs")))

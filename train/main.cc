@@ -12,7 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "train/data_sources.h"
 #include "train/distributed.h"
 #include "train/event_writer.h"
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       "Usage: train [--config=FILE] [--data=DIR] [--run_dir=DIR] [--set=a.b=v,...] [--resume=latest]");
   absl::ParseCommandLine(argc, argv);
   namespace train = lightspeech::train;
-  const std::string ws = lightspeech::records::WorkspaceDir();
+  const std::string ws = lightspeech::base::WorkspaceDir();
 
   train::TrainFlags flags;
   flags.config = absl::GetFlag(FLAGS_config).empty() ? absl::StrCat(ws, "/train/configs/light_mas.pbtxt")

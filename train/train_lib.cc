@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -15,7 +15,7 @@ namespace lightspeech::train {
 
 absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
   if (flags.config.empty()) return absl::InvalidArgumentError("--config is required (e.g. train/configs/light_rl.pbtxt)");
-  LS_ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(records::ResolveUserPath(flags.config)));
+  LS_ASSIGN_OR_RETURN(TrainConfig config, LoadTrainConfig(base::ResolveUserPath(flags.config)));
   LS_RETURN_IF_ERROR(ApplyOverrides(flags.sets, &config));
   std::vector<std::string> named;
   if (!flags.data.empty()) named.push_back(absl::StrCat("data.data_dir=", flags.data));
@@ -34,8 +34,8 @@ absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
     name = name.substr(0, name.find('.'));
     config.set_run_dir(absl::StrCat(flags.workspace, "/runs/", name));
   }
-  config.mutable_data()->set_data_dir(records::ResolveUserPath(config.data().data_dir()));
-  config.set_run_dir(records::ResolveUserPath(config.run_dir()));
+  config.mutable_data()->set_data_dir(base::ResolveUserPath(config.data().data_dir()));
+  config.set_run_dir(base::ResolveUserPath(config.run_dir()));
   if (config.data().data_dir().empty()) return absl::InvalidArgumentError("no data folder: give --data or data.data_dir");
   if (config.run_dir().empty()) return absl::InvalidArgumentError("no run folder: give --run_dir or run_dir");
   ApplyTrainDefaults(&config);
@@ -45,7 +45,7 @@ absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags) {
 
 absl::Status RunTraining(const TrainConfig& config, const TrainFlags& flags, const DistributedConfig& dist_config,
                          const DataOpener& open_data, MetricsSink* sink) {
-  if (!records::IsDirectory(config.data().data_dir())) {
+  if (!base::IsDirectory(config.data().data_dir())) {
     return absl::NotFoundError(absl::StrCat("--data: ", config.data().data_dir(), " is not a folder"));
   }
   LS_ASSIGN_OR_RETURN(records::Manifest manifest, records::ReadManifest(config.data().data_dir()));
@@ -68,7 +68,7 @@ absl::Status RunTraining(const TrainConfig& config, const TrainFlags& flags, con
       path = latest.ok() ? *latest : "";
       if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest.status();
     } else {
-      path = records::ResolveUserPath(path);
+      path = base::ResolveUserPath(path);
     }
     if (!path.empty()) {
       LS_RETURN_IF_ERROR(trainer->Restore(path));

@@ -39,7 +39,7 @@ struct TrainFlags {
   std::string resume;
   std::string device = "auto";      // --device: auto, cpu, cuda, cuda:N
   std::string log_path;             // --log: the text log ("" = RUN_DIR/train.log)
-  // The workspace of `bazel run` (records::WorkspaceDir), or "" for none. When neither a flag nor
+  // The workspace of `bazel run` (base::WorkspaceDir), or "" for none. When neither a flag nor
   // the config names them, the data folder is WORKSPACE/data/corpus_en (what `bazel run
   // //preprocess` writes by default) and the run folder WORKSPACE/runs/<config file name without
   // extension>.
@@ -47,7 +47,7 @@ struct TrainFlags {
 };
 
 // Loads flags.config (required), applies flags.sets then the named flags, then the folder defaults
-// of flags.workspace, resolves relative paths (records::ResolveUserPath), fills in the defaults
+// of flags.workspace, resolves relative paths (base::ResolveUserPath), fills in the defaults
 // (ApplyTrainDefaults) and validates: the configuration the run uses and writes to its folder.
 // Fails naming the file:line, the assignment or the field.
 absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& flags);

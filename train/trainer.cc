@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "model/acoustic_model.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "torch/torch.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -119,7 +119,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   s->checkpoint_dir = s->run_dir + "/checkpoints";
   if (s->is_main()) {  // other ranks write nothing
     for (const std::string& dir : {s->run_dir, s->checkpoint_dir}) {
-      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return records::ErrnoStatus(dir, "cannot create folder", errno);
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return base::ErrnoStatus(dir, "cannot create folder", errno);
     }
     LS_RETURN_IF_ERROR(WriteResolvedConfig(s->config, s->run_dir));
     s->log_path = log_path.empty() ? s->run_dir + "/train.log" : log_path;
@@ -130,7 +130,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     if (s->log == nullptr) {
       const int err = errno;
       if (log_fd >= 0) ::close(log_fd);
-      return records::ErrnoStatus(s->log_path, "cannot open the text log", err);
+      return base::ErrnoStatus(s->log_path, "cannot open the text log", err);
     }
     s->tty = ::isatty(STDERR_FILENO) == 1;
   }

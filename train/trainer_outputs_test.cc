@@ -13,7 +13,7 @@
 #include "features/audio.h"
 #include "gtest/gtest.h"
 #include "train/testing/read_events.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/record_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -124,7 +124,7 @@ TEST(TrainerOutputsTest, ValidationAudioInTheEventFileAndFeatureSettingsInCheckp
     }
   }
   EXPECT_EQ(audio_events, 2);
-  absl::StatusOr<std::string> log = records::ReadFile(run + "/train.log");
+  absl::StatusOr<std::string> log = base::ReadFile(run + "/train.log");
   ASSERT_TRUE(log.ok());
   EXPECT_TRUE(absl::StrContains(*log, absl::StrCat("step 2 validation audio: ", frames, " frames, "))) << *log;
 
@@ -153,7 +153,7 @@ TEST(TrainerOutputsTest, ValidationAudioInTheEventFileAndFeatureSettingsInCheckp
   ASSERT_TRUE(moved.ok()) << moved.status();
   ASSERT_TRUE((*moved)->SetFeatureSettings(other).ok());
   ASSERT_TRUE((*moved)->Restore(*latest).ok());
-  log = records::ReadFile(run + "/train.log");
+  log = base::ReadFile(run + "/train.log");
   ASSERT_TRUE(log.ok());
   EXPECT_TRUE(absl::StrContains(*log, "the data's feature settings differ from the checkpoint's: fmax: 8000 vs 7600"))
       << *log;

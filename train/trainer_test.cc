@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/testing/in_memory_source.h"
@@ -286,7 +286,7 @@ TEST(TrainerTest, LogsScalarsTextAndConfig) {
   expected.mutable_model()->set_max_duration(kMaxDuration);  // resolved
   ApplyTrainDefaults(&expected);                             // and the defaults filled in
   EXPECT_EQ(FirstDifference(*saved, expected), "");
-  absl::StatusOr<std::string> log = records::ReadFile(c.run_dir() + "/train.log");
+  absl::StatusOr<std::string> log = base::ReadFile(c.run_dir() + "/train.log");
   ASSERT_TRUE(log.ok());
   EXPECT_TRUE(absl::StrContains(*log, "step 2 ")) << *log;
   EXPECT_TRUE(absl::StrContains(*log, "step 2 validation: 2 batches, mel_loss=")) << *log;

@@ -27,7 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "records/file_util.h"
+#include "base/file_util.h"
 #include "records/synthetic.h"
 #include "train/checkpoint.pb.h"
 
@@ -138,7 +138,7 @@ bool HasPartial(const std::vector<std::string>& names) {
 }
 
 absl::StatusOr<Checkpoint> Parse(const std::string& path) {
-  absl::StatusOr<std::string> bytes = records::ReadFile(path);
+  absl::StatusOr<std::string> bytes = base::ReadFile(path);
   if (!bytes.ok()) return bytes.status();
   Checkpoint c;
   if (!c.ParseFromString(*bytes)) return absl::DataLossError(absl::StrCat(path, ": does not parse"));
@@ -189,13 +189,13 @@ Kill RunAndKill(const std::string& data, const std::string& run, bool resume, Ki
     }
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      ADD_FAILURE() << "the run ended before the kill; output:\n" << records::ReadFile(run + "/output.txt").value_or("");
+      ADD_FAILURE() << "the run ended before the kill; output:\n" << base::ReadFile(run + "/output.txt").value_or("");
       break;
     }
   }
   kill.newest = NewestStep(Names(dir));
   if (resume) {
-    const std::string log = records::ReadFile(run + "/train.log").value_or("");
+    const std::string log = base::ReadFile(run + "/train.log").value_or("");
     EXPECT_TRUE(absl::StrContains(log, absl::StrFormat("resumed from %s/ckpt-%08d.pb at step %d,", dir, resume_from,
                                                        resume_from)))
         << resume_from << "\n" << log;
@@ -211,7 +211,7 @@ std::string Describe(const Kill& k) {
 // wins, i.e. the run that completed it), without the timing ones.
 std::map<int64_t, std::map<std::string, double>> LoggedLosses(const std::string& log_path) {
   std::map<int64_t, std::map<std::string, double>> out;
-  const std::string log = records::ReadFile(log_path).value_or("");
+  const std::string log = base::ReadFile(log_path).value_or("");
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
     std::vector<std::string> words = absl::StrSplit(line, ' ');
     int64_t step = 0;
@@ -238,7 +238,7 @@ TEST(ResumeAfterKillTest, SigkilledRunsResumeToTheUninterruptedResult) {
   const std::string reference = FreshDir("kill_reference");
   const Clock::time_point ref_start = Clock::now();
   ASSERT_EQ(Wait(Start(TrainArgs(data, reference, false), reference)), 0)
-      << records::ReadFile(reference + "/output.txt").value_or("");
+      << base::ReadFile(reference + "/output.txt").value_or("");
   const double run_seconds = std::chrono::duration<double>(Clock::now() - ref_start).count();
 
   const std::string run = FreshDir("kill_run");
@@ -277,7 +277,7 @@ TEST(ResumeAfterKillTest, SigkilledRunsResumeToTheUninterruptedResult) {
     ExpectCompleteCheckpoints(checkpoints);
   }
   // The last resume runs to the end.
-  ASSERT_EQ(Wait(Start(TrainArgs(data, run, true), run)), 0) << records::ReadFile(run + "/output.txt").value_or("");
+  ASSERT_EQ(Wait(Start(TrainArgs(data, run, true), run)), 0) << base::ReadFile(run + "/output.txt").value_or("");
   std::printf("killed at: %s; %d kills during a checkpoint write\n", absl::StrJoin(kills, "; ").c_str(), writes_hit);
   EXPECT_FALSE(HasPartial(Names(checkpoints)));  // pruned by the resumed run
 

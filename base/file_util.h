@@ -1,5 +1,5 @@
-#ifndef LIGHTSPEECH_RECORDS_FILE_UTIL_H_
-#define LIGHTSPEECH_RECORDS_FILE_UTIL_H_
+#ifndef LIGHTSPEECH_BASE_FILE_UTIL_H_
+#define LIGHTSPEECH_BASE_FILE_UTIL_H_
 
 // Small POSIX file helpers shared by the writers and the command-line tools.
 
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace lightspeech::records {
+namespace lightspeech::base {
 
 // Maps errno to a Status "PATH: WHAT: strerror": NotFound, PermissionDenied, ResourceExhausted (disk
 // full, quota, file too large) or Internal.
@@ -52,6 +52,6 @@ std::string ResolveUserPath(const std::string& path);
 // folder): where the binaries' default inputs and outputs (data/, runs/) live.
 std::string WorkspaceDir();
 
-}  // namespace lightspeech::records
+}  // namespace lightspeech::base
 
-#endif  // LIGHTSPEECH_RECORDS_FILE_UTIL_H_
+#endif  // LIGHTSPEECH_BASE_FILE_UTIL_H_

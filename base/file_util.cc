@@ -1,4 +1,4 @@
-#include "records/file_util.h"
+#include "base/file_util.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
-namespace lightspeech::records {
+namespace lightspeech::base {
 
 absl::Status ErrnoStatus(const std::string& path, absl::string_view what, int err) {
   const std::string msg = absl::StrCat(path, ": ", what, ": ", std::strerror(err));
@@ -134,4 +134,4 @@ std::string WorkspaceDir() {
   return ws != nullptr && *ws != '\0' ? ws : ".";
 }
 
-}  // namespace lightspeech::records
+}  // namespace lightspeech::base
