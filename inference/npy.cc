@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/status_macros.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 
 namespace lightspeech::inference {
 namespace {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "model/acoustic_model.h"
 #include "preprocess/cleaners.h"
 #include "preprocess/phonemizer.h"
@@ -52,11 +53,10 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   train::InferenceModelOptions model_options;
   model_options.device = options.device;
   model_options.threads = options.threads;
-  absl::StatusOr<std::unique_ptr<train::InferenceModel>> model = train::InferenceModel::Create(path, model_options);
-  if (!model.ok()) return model.status();
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<train::InferenceModel> model, train::InferenceModel::Create(path, model_options));
   auto s = std::make_unique<State>();
   s->options = options;
-  s->model = *std::move(model);
+  s->model = std::move(model);
   s->device = torch::Device(s->model->device());
   const records::SymbolTable& table = s->model->symbol_table();
 
@@ -67,9 +67,8 @@ absl::StatusOr<std::unique_ptr<Synthesizer>> Synthesizer::Create(const std::stri
   absl::StatusOr<preprocess::CleanerKind> kind =
       preprocess::ParseCleanerKind(table.cleaner().empty() ? "english" : table.cleaner());
   if (!kind.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", kind.status().message()));
-  absl::StatusOr<std::unique_ptr<preprocess::TextCleaner>> cleaner = preprocess::TextCleaner::Create(*kind);
-  if (!cleaner.ok()) return cleaner.status();
-  s->cleaner = *std::move(cleaner);
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<preprocess::TextCleaner> cleaner, preprocess::TextCleaner::Create(*kind));
+  s->cleaner = std::move(cleaner);
   if (table.phonemizer() == "alignment") {  // the reference alignments' phones: spelled by their lexicon
     std::map<std::string, std::vector<std::string>> lexicon;
     for (const records::LexiconEntry& e : table.lexicon()) lexicon[e.word()] = {e.phones().begin(), e.phones().end()};

@@ -10,8 +10,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "preprocess/pipeline.h"
 #include "base/file_util.h"
+#include "preprocess/pipeline.h"
 
 ABSL_FLAG(std::string, dataset, "", "LJSpeech-layout corpus folder (metadata.csv + wavs/). Default: the "
           "embedded corpus, testdata/corpus_en in the workspace.");

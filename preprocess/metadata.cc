@@ -7,9 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/file_util.h"
 #include "base/status_macros.h"
 #include "preprocess/cleaners.h"
-#include "base/file_util.h"
 
 namespace lightspeech::preprocess {
 

@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "base/status_macros.h"
 #include "records/crc32c.h"
-#include "base/file_util.h"
 
 namespace lightspeech::records {
 namespace {

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "pocketsphinx/pocketsphinx.h"
 #include "base/file_util.h"
+#include "pocketsphinx/pocketsphinx.h"
 
 namespace lightspeech::tools {
 

@@ -27,9 +27,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "preprocess/pipeline.h"
-#include "base/file_util.h"
 
 ABSL_FLAG(double, hours, 1.0, "Hours of generated audio.");
 ABSL_FLAG(int, threads, 2, "Pipeline threads (and peer processes).");

@@ -19,9 +19,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "features/griffin_lim.h"
 #include "inference/synthesizer.h"
-#include "base/file_util.h"
 #include "tools/synthesize_lib.h"
 #include "train/checkpoint.h"
 

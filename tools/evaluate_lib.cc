@@ -9,8 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "features/mel_image.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
+#include "features/mel_image.h"
 #include "records/manifest_io.h"
 #include "tools/json_util.h"
 #include "train/checkpoint.h"
@@ -45,10 +46,10 @@ absl::Status AddUtterance(const std::vector<int64_t>& symbol_ids, const std::vec
                           const std::vector<train::WordSpan>& reference_words,
                           const std::vector<int64_t>& reference_durations, const std::vector<bool>& word_symbols,
                           const std::vector<bool>& word_joiners, double ms_per_frame, DurationMetrics* m) {
-  absl::StatusOr<std::vector<train::WordSpan>> words = train::PredictedWordSpans(symbol_ids, durations, word_symbols, word_joiners);
-  if (!words.ok()) return words.status();
-  train::AddWordBoundaries(reference_words, *words, ms_per_frame, &m->words);
-  train::AddWordGaps(reference_words, *words, &m->gaps);
+  LS_ASSIGN_OR_RETURN(std::vector<train::WordSpan> words,
+                      train::PredictedWordSpans(symbol_ids, durations, word_symbols, word_joiners));
+  train::AddWordBoundaries(reference_words, words, ms_per_frame, &m->words);
+  train::AddWordGaps(reference_words, words, &m->gaps);
   if (!reference_durations.empty()) {
     m->has_phones = true;
     std::vector<bool> counted;
@@ -151,32 +152,30 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   if (!base::IsDirectory(options.data_dir)) {
     return absl::NotFoundError(absl::StrCat("--data: ", options.data_dir, " is not a folder"));
   }
-  absl::StatusOr<train::Checkpoint> ckpt = train::ReadCheckpoint(options.checkpoint);
-  if (!ckpt.ok()) return ckpt.status();
-  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(options.data_dir);
-  if (!manifest.ok()) return manifest.status();
-  if (manifest->features().n_mels() != ckpt->n_mels()) {
-    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has ", manifest->features().n_mels(),
-                                                      " mel bins, the checkpoint ", ckpt->n_mels()));
+  LS_ASSIGN_OR_RETURN(train::Checkpoint ckpt, train::ReadCheckpoint(options.checkpoint));
+  LS_ASSIGN_OR_RETURN(records::Manifest manifest, records::ReadManifest(options.data_dir));
+  if (manifest.features().n_mels() != ckpt.n_mels()) {
+    return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has ", manifest.features().n_mels(),
+                                                      " mel bins, the checkpoint ", ckpt.n_mels()));
   }
-  if (manifest->features().sample_rate() <= 0 || manifest->features().hop_length() <= 0) {
+  if (manifest.features().sample_rate() <= 0 || manifest.features().hop_length() <= 0) {
     return absl::FailedPreconditionError(absl::StrCat(options.data_dir, ": the manifest has no sample rate or hop"));
   }
 
   EvaluationReport report;
   report.checkpoint = options.checkpoint;
   report.data_dir = options.data_dir;
-  report.step = ckpt->step();
-  report.method = train::TrainConfig::Aligner_Name(ckpt->config().aligner());
+  report.step = ckpt.step();
+  report.method = train::TrainConfig::Aligner_Name(ckpt.config().aligner());
   report.alignment_overrides = options.alignment_overrides;
-  report.ms_per_frame = 1000.0 * manifest->features().hop_length() / manifest->features().sample_rate();
+  report.ms_per_frame = 1000.0 * manifest.features().hop_length() / manifest.features().sample_rate();
 
   // The alignment options: applied in order to the checkpoint's configuration, so a later one wins.
   train::InferenceModelOptions model_options;
   model_options.device = options.device;
   model_options.threads = options.threads > 0 ? options.threads : 1;
   if (!options.alignment_overrides.empty()) {
-    train::TrainConfig config = ckpt->config();
+    train::TrainConfig config = ckpt.config();
     for (const std::string& assignment : options.alignment_overrides) {
       const std::string field = assignment.substr(0, assignment.find('='));
       if (field != "separator_frame_penalty" && field != "separator_penalty_covers_punctuation") {
@@ -191,10 +190,9 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
     model_options.separator_frame_penalty = config.separator_frame_penalty();
     model_options.separator_penalty_covers_punctuation = config.separator_penalty_covers_punctuation();
   }
-  absl::StatusOr<std::unique_ptr<train::InferenceModel>> model =
-      train::InferenceModel::Create(*ckpt, options.checkpoint, model_options);
-  if (!model.ok()) return model.status();
-  if (const std::string diff = train::FirstDifference(ckpt->symbols(), manifest->symbols()); !diff.empty()) {
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<train::InferenceModel> model,
+                      train::InferenceModel::Create(ckpt, options.checkpoint, model_options));
+  if (const std::string diff = train::FirstDifference(ckpt.symbols(), manifest.symbols()); !diff.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.checkpoint, ": checkpoint symbol table differs: ", diff));
   }
@@ -204,23 +202,22 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   data_options.max_batch_frames = options.batch_max_frames > 0 ? options.batch_max_frames : 6000;
   data_options.num_threads = 1;
   data_options.strict = true;
-  absl::StatusOr<std::unique_ptr<train::Dataset>> data = train::Dataset::Create(options.data_dir, data_options);
-  if (!data.ok()) return data.status();
-  if ((*data)->num_records() == 0) {
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<train::Dataset> data, train::Dataset::Create(options.data_dir, data_options));
+  if (data->num_records() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(options.data_dir, " has no validation records"));
   }
 
-  const std::vector<std::string> table(manifest->symbols().symbols().begin(), manifest->symbols().symbols().end());
-  const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest->symbols().phonemizer().empty());
-  const std::vector<bool> word_joiners = train::WordJoinerMask(table, !manifest->symbols().phonemizer().empty());
+  const std::vector<std::string> table(manifest.symbols().symbols().begin(), manifest.symbols().symbols().end());
+  const std::vector<bool> word_symbols = train::WordSymbolMask(table, !manifest.symbols().phonemizer().empty());
+  const std::vector<bool> word_joiners = train::WordJoinerMask(table, !manifest.symbols().phonemizer().empty());
   report.training.available = true;
   report.uniform.available = true;
   double mel_training_sum = 0, mel_inference_sum = 0, mel_reference_sum = 0;
   int64_t mel_inference_count = 0, mel_reference_count = 0;
   bool plotted = false;
-  const int n_mels = ckpt->n_mels();
+  const int n_mels = ckpt.n_mels();
   while (true) {
-    absl::StatusOr<train::HostBatch> batch = (*data)->Next();
+    absl::StatusOr<train::HostBatch> batch = data->Next();
     if (absl::IsOutOfRange(batch.status())) break;
     if (!batch.ok()) return batch.status();
     for (int64_t i = 0; i < batch->batch_size; ++i) {
@@ -229,10 +226,9 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
                                                           "' has no reference alignment (preprocess with --alignments)"));
       }
     }
-    absl::StatusOr<std::vector<train::EvalDurations>> eval = (*model)->EvaluationDurations(*batch);
-    if (!eval.ok()) return eval.status();
+    LS_ASSIGN_OR_RETURN(std::vector<train::EvalDurations> eval, model->EvaluationDurations(*batch));
     for (int64_t i = 0; i < batch->batch_size; ++i) {
-      const train::EvalDurations& e = (*eval)[i];
+      const train::EvalDurations& e = eval[i];
       const int64_t n = e.tokens;
       const std::vector<int64_t> ids(batch->tokens.begin() + i * batch->max_tokens,
                                      batch->tokens.begin() + i * batch->max_tokens + n);

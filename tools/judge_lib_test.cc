@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
+#include "base/file_util.h"
 #include "inference/synthesizer_testing.h"
 #include "preprocess/pipeline.h"
-#include "base/file_util.h"
 #include "records/manifest_io.h"
 
 namespace lightspeech::tools {

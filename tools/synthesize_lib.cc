@@ -10,16 +10,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "features/griffin_lim.h"
 #include "features/mel_image.h"
+#include "inference/npy.h"
 #include "inference/synthesizer.h"
-#include "base/file_util.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"
 #include "train/config.h"
 #include "train/feature_settings.h"
-#include "inference/npy.h"
 
 namespace lightspeech::tools {
 namespace {

@@ -11,8 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
-#include "base/status_macros.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "train/compat.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoints store little-endian bytes as they are in memory");

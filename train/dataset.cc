@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"

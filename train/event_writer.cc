@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "base/status_macros.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "records/record_io.h"
 
 namespace lightspeech::train {

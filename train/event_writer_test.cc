@@ -11,9 +11,9 @@
 #include "features/audio.h"
 #include "features/mel_image.h"
 #include "gtest/gtest.h"
-#include "train/testing/read_events.h"
 #include "base/file_util.h"
 #include "records/record_io.h"
+#include "train/testing/read_events.h"
 
 namespace lightspeech::train {
 namespace {

@@ -5,12 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "model/acoustic_model.h"
 #include "torch/torch.h"
+#include "base/status_macros.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/device.h"
 #include "train/method.h"
 #include "train/model_factory.h"
-#include "base/status_macros.h"
 #include "train/step_context.h"
 
 namespace lightspeech::train {

@@ -9,9 +9,9 @@
 #include "model/duration.h"
 #include "model/length_regulator.h"
 #include "torch/torch.h"
+#include "base/status_macros.h"
 #include "train/compat.h"
 #include "train/method.h"
-#include "base/status_macros.h"
 
 namespace lightspeech::train::internal {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "records/manifest_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"

@@ -15,8 +15,8 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/testing/in_memory_source.h"
-#include "train/testing/trainer_fixtures.h"
 #include "train/testing/tiny_model.h"
+#include "train/testing/trainer_fixtures.h"
 
 namespace lightspeech::train {
 namespace {

@@ -17,9 +17,9 @@
 #include "features/mel_image.h"
 #include "model/duration.h"
 #include "torch/torch.h"
+#include "base/status_macros.h"
 #include "train/compat.h"
 #include "train/feature_settings.h"
-#include "base/status_macros.h"
 #include "train/step_context.h"
 #include "train/trainer.h"
 #include "train/trainer_state.h"
@@ -37,18 +37,15 @@ absl::Status AddValidationAudio(MetricsSink& sink, int64_t step, const features:
                                 const std::vector<float>& log_mel, int64_t frames) {
   features::GriffinLimOptions options;
   options.iterations = iterations;
-  absl::StatusOr<features::GriffinLim> vocoder = features::GriffinLim::Create(mel, options);
-  if (!vocoder.ok()) return vocoder.status();
-  absl::StatusOr<std::vector<float>> audio = vocoder->Synthesize(log_mel, frames);
-  if (!audio.ok()) return audio.status();
+  LS_ASSIGN_OR_RETURN(features::GriffinLim vocoder, features::GriffinLim::Create(mel, options));
+  LS_ASSIGN_OR_RETURN(std::vector<float> audio, vocoder.Synthesize(log_mel, frames));
   float peak = 0;
-  for (float x : *audio) peak = std::max(peak, std::abs(x));
+  for (float x : audio) peak = std::max(peak, std::abs(x));
   if (peak > 0.99f) {
-    for (float& x : *audio) x *= 0.99f / peak;
+    for (float& x : audio) x *= 0.99f / peak;
   }
-  absl::StatusOr<std::string> wav = features::EncodeWav16(*audio, mel.sample_rate);
-  if (!wav.ok()) return wav.status();
-  return sink.AddAudioWav("val/audio_predicted", step, *wav, mel.sample_rate, static_cast<int64_t>(audio->size()));
+  LS_ASSIGN_OR_RETURN(std::string wav, features::EncodeWav16(audio, mel.sample_rate));
+  return sink.AddAudioWav("val/audio_predicted", step, wav, mel.sample_rate, static_cast<int64_t>(audio.size()));
 }
 
 }  // namespace
