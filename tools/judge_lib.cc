@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "features/audio.h"
 #include "features/griffin_lim.h"
 #include "inference/synthesizer.h"
@@ -52,92 +53,81 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& log) {
   if (o.data_dir.empty()) return absl::InvalidArgumentError("--data is empty");
   if (o.max_utterances < 0) return absl::InvalidArgumentError("--max_utterances must be >= 0 (0: all)");
   if (o.griffin_lim_iterations < 1) return absl::InvalidArgumentError("--griffin_lim_iterations must be >= 1");
-  absl::StatusOr<records::Manifest> manifest = records::ReadManifest(o.data_dir);
-  if (!manifest.ok()) return manifest.status();
-  if (!IsEnglish(manifest->symbols())) {
+  LS_ASSIGN_OR_RETURN(records::Manifest manifest, records::ReadManifest(o.data_dir));
+  if (!IsEnglish(manifest.symbols())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        o.data_dir, ": not an English corpus (cleaner '", manifest->symbols().cleaner(), "', phonemizer '",
-        manifest->symbols().phonemizer(), "'); the judge has only an English ASR model (pocketsphinx-en-us), ",
+        o.data_dir, ": not an English corpus (cleaner '", manifest.symbols().cleaner(), "', phonemizer '",
+        manifest.symbols().phonemizer(), "'); the judge has only an English ASR model (pocketsphinx-en-us), ",
         "so it gives no intelligibility figure for this corpus"));
   }
   inference::SynthesizerOptions so;
   so.threads = o.threads;
-  absl::StatusOr<std::unique_ptr<inference::Synthesizer>> synth = inference::Synthesizer::Create(o.checkpoint, so);
-  if (!synth.ok()) return synth.status();
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<inference::Synthesizer> synth,
+                      inference::Synthesizer::Create(o.checkpoint, so));
   // Two vocoders: the checkpoint's feature settings for its voice, the manifest's for the records.
   features::GriffinLimOptions gl;
   gl.iterations = o.griffin_lim_iterations;
   std::string settings_source;
-  absl::StatusOr<features::LogMelOptions> mel_options = ResolveFeatureSettings(
-      "", (*synth)->feature_settings(), (*synth)->config(), (*synth)->n_mels(), &settings_source);
-  if (!mel_options.ok()) return mel_options.status();
-  absl::StatusOr<features::GriffinLim> vocoder = features::GriffinLim::Create(*mel_options, gl);
-  if (!vocoder.ok()) return vocoder.status();
-  absl::StatusOr<features::LogMelOptions> record_mel_options =
-      train::LogMelOptionsFromSettings(manifest->features(), manifest->features().n_mels());
-  if (!record_mel_options.ok()) return record_mel_options.status();
-  absl::StatusOr<features::GriffinLim> record_vocoder = features::GriffinLim::Create(*record_mel_options, gl);
-  if (!record_vocoder.ok()) return record_vocoder.status();
-  const int rate = mel_options->sample_rate, record_rate = manifest->features().sample_rate();
-  absl::StatusOr<std::unique_ptr<SpeechRecognizer>> asr = SpeechRecognizer::Create(o.asr_model_dir);
-  if (!asr.ok()) return asr.status();
-  const std::string recordings = o.recordings_dir.empty() ? manifest->corpus() : o.recordings_dir;
+  LS_ASSIGN_OR_RETURN(features::LogMelOptions mel_options,
+                      ResolveFeatureSettings("", synth->feature_settings(), synth->config(), synth->n_mels(),
+                                             &settings_source));
+  LS_ASSIGN_OR_RETURN(features::GriffinLim vocoder, features::GriffinLim::Create(mel_options, gl));
+  LS_ASSIGN_OR_RETURN(features::LogMelOptions record_mel_options,
+                      train::LogMelOptionsFromSettings(manifest.features(), manifest.features().n_mels()));
+  LS_ASSIGN_OR_RETURN(features::GriffinLim record_vocoder, features::GriffinLim::Create(record_mel_options, gl));
+  const int rate = mel_options.sample_rate, record_rate = manifest.features().sample_rate();
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<SpeechRecognizer> asr, SpeechRecognizer::Create(o.asr_model_dir));
+  const std::string recordings = o.recordings_dir.empty() ? manifest.corpus() : o.recordings_dir;
 
   JudgeReport report;
   report.checkpoint = o.checkpoint;
-  report.method = train::TrainConfig::Aligner_Name((*synth)->config().aligner());
+  report.method = train::TrainConfig::Aligner_Name(synth->config().aligner());
   auto hear = [&](const std::vector<float>& audio, int in_rate) -> absl::StatusOr<std::string> {
-    absl::StatusOr<std::vector<float>> at16 =
-        in_rate == kAsrRate ? absl::StatusOr<std::vector<float>>(audio) : features::Resample(audio, in_rate, kAsrRate);
-    if (!at16.ok()) return at16.status();
+    LS_ASSIGN_OR_RETURN(std::vector<float> at16, in_rate == kAsrRate ? absl::StatusOr<std::vector<float>>(audio)
+                                                                      : features::Resample(audio, in_rate, kAsrRate));
     const auto t = Clock::now();
-    absl::StatusOr<std::string> words = (*asr)->Recognize(*at16);
+    absl::StatusOr<std::string> words = asr->Recognize(at16);
     report.asr_seconds += Since(t);
     return words;
   };
 
   int judged = 0;
-  for (const records::ShardInfo& shard : manifest->shards()) {
+  for (const records::ShardInfo& shard : manifest.shards()) {
     if (shard.split() != records::VALIDATION) continue;
     const std::string path = absl::StrCat(o.data_dir, "/", shard.path());
-    absl::StatusOr<std::unique_ptr<records::RecordReader>> reader = records::RecordReader::Open(path);
-    if (!reader.ok()) return reader.status();
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<records::RecordReader> reader, records::RecordReader::Open(path));
     std::string payload;
     while (o.max_utterances == 0 || judged < o.max_utterances) {
-      absl::StatusOr<bool> more = (*reader)->Next(&payload);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
+      LS_ASSIGN_OR_RETURN(bool more, reader->Next(&payload));
+      if (!more) break;
       records::Utterance u;
       if (absl::Status s = records::DecodeUtterance(payload, path, &u); !s.ok()) return s;
       JudgedUtterance j;
       j.id = u.id();
       j.text = u.text();
       auto t = Clock::now();
-      absl::StatusOr<inference::SynthesisResult> mel = (*synth)->SynthesizeText({u.text()});
+      absl::StatusOr<inference::SynthesisResult> mel = synth->SynthesizeText({u.text()});
       if (!mel.ok()) return absl::Status(mel.status().code(), absl::StrCat(u.id(), ": ", mel.status().message()));
       const inference::SynthesizedUtterance& s = mel->utterances[0];
-      absl::StatusOr<std::vector<float>> wave = vocoder->Synthesize(s.mel, s.n_frames);
-      if (!wave.ok()) return wave.status();
+      LS_ASSIGN_OR_RETURN(std::vector<float> wave, vocoder.Synthesize(s.mel, s.n_frames));
       report.synthesis_seconds += Since(t);
-      report.audio_seconds += double(wave->size()) / rate;
-      absl::StatusOr<std::string> heard = hear(*wave, rate);
+      report.audio_seconds += double(wave.size()) / rate;
+      absl::StatusOr<std::string> heard = hear(wave, rate);
       if (!heard.ok()) return heard.status();
       j.synthesized = *heard;
       t = Clock::now();
-      absl::StatusOr<std::vector<float>> own =
-          record_vocoder->Synthesize(std::vector<float>(u.mel().begin(), u.mel().end()), u.n_frames());
-      if (!own.ok()) return own.status();
+      LS_ASSIGN_OR_RETURN(std::vector<float> own,
+                          record_vocoder.Synthesize(std::vector<float>(u.mel().begin(), u.mel().end()), u.n_frames()));
       report.vocoder_seconds += Since(t);
-      heard = hear(*own, record_rate);
+      heard = hear(own, record_rate);
       if (!heard.ok()) return heard.status();
       j.vocoded = *heard;
       const std::string rec = preprocess::FindAudio(recordings, u.id());
       if (rec.empty()) {
         log << recordings << "/wavs/" << u.id() << ".wav: no recording; left out of the recordings row\n";
       } else {
-        absl::StatusOr<features::Audio> audio = features::ReadAudio(rec, kAsrRate);
-        if (!audio.ok()) return audio.status();
-        heard = hear(audio->samples, kAsrRate);
+        LS_ASSIGN_OR_RETURN(features::Audio audio, features::ReadAudio(rec, kAsrRate));
+        heard = hear(audio.samples, kAsrRate);
         if (!heard.ok()) return heard.status();
         j.recording = *heard;
         j.has_recording = true;

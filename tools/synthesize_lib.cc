@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/file_util.h"
+#include "base/status_macros.h"
 #include "features/audio.h"
 #include "features/griffin_lim.h"
 #include "features/mel_image.h"
@@ -58,19 +59,17 @@ absl::StatusOr<features::LogMelOptions> ResolveFeatureSettings(const std::string
     if (!o.ok()) return absl::InvalidArgumentError(absl::StrCat("checkpoint: ", o.status().message()));
     *source = "feature settings from the checkpoint";
     if (!data.empty()) {
-      absl::StatusOr<records::Manifest> m = records::ReadManifest(data);
-      if (!m.ok()) return m.status();
-      const std::string diff = train::FirstDifference(*checkpoint_features, m->features());
+      LS_ASSIGN_OR_RETURN(records::Manifest m, records::ReadManifest(data));
+      const std::string diff = train::FirstDifference(*checkpoint_features, m.features());
       absl::StrAppend(source, diff.empty() ? absl::StrCat(" (the same as ", data, "'s)")
                                            : absl::StrCat(" (", data, "'s differ and were not used: ", diff, ")"));
     }
     return o;
   }
   if (!data.empty()) {
-    absl::StatusOr<records::Manifest> m = records::ReadManifest(data);
-    if (!m.ok()) return m.status();
+    LS_ASSIGN_OR_RETURN(records::Manifest m, records::ReadManifest(data));
     *source = absl::StrCat("feature settings from ", data);
-    return FromManifest(*m, data, n_mels);
+    return FromManifest(m, data, n_mels);
   }
   const std::string dir = config.data().data_dir();
   if (!dir.empty() && base::IsRegularFile(absl::StrCat(dir, "/", records::kManifestFileName))) {
@@ -110,10 +109,9 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
 
   std::vector<Item> items;
   if (!o.text_file.empty()) {
-    absl::StatusOr<std::string> contents = base::ReadFile(o.text_file);
-    if (!contents.ok()) return contents.status();
+    LS_ASSIGN_OR_RETURN(std::string contents, base::ReadFile(o.text_file));
     int line = 0;
-    for (absl::string_view l : absl::StrSplit(*contents, '\n')) {
+    for (absl::string_view l : absl::StrSplit(contents, '\n')) {
       ++line;
       const std::string text(absl::StripAsciiWhitespace(l));
       if (!text.empty()) items.push_back({line, text});
@@ -128,18 +126,16 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
   so.device = o.device;
   so.threads = o.threads;
   so.max_batch = o.batch_size;
-  absl::StatusOr<std::unique_ptr<inference::Synthesizer>> synth = inference::Synthesizer::Create(o.checkpoint, so);
-  if (!synth.ok()) return synth.status();
-  const inference::Synthesizer& s = **synth;
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<inference::Synthesizer> synth,
+                      inference::Synthesizer::Create(o.checkpoint, so));
+  const inference::Synthesizer& s = *synth;
   std::string source;
-  absl::StatusOr<features::LogMelOptions> mel_options =
-      ResolveFeatureSettings(o.data, s.feature_settings(), s.config(), s.n_mels(), &source);
-  if (!mel_options.ok()) return mel_options.status();
+  LS_ASSIGN_OR_RETURN(features::LogMelOptions mel_options,
+                      ResolveFeatureSettings(o.data, s.feature_settings(), s.config(), s.n_mels(), &source));
   err << source << "\n";
   features::GriffinLimOptions gl;
   gl.iterations = o.griffin_lim_iterations;
-  absl::StatusOr<features::GriffinLim> vocoder = features::GriffinLim::Create(*mel_options, gl);
-  if (!vocoder.ok()) return vocoder.status();
+  LS_ASSIGN_OR_RETURN(features::GriffinLim vocoder, features::GriffinLim::Create(mel_options, gl));
   out << absl::StrFormat("loaded %s: step %d, %d parameters, %d symbols%s (%.2f s)\n", o.checkpoint, s.step(),
                          s.num_parameters(), s.symbol_table().symbols_size(),
                          s.symbol_table().phonemizer().empty() ? "" : absl::StrCat(", ", s.symbol_table().phonemizer()),
@@ -160,7 +156,7 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
     return result.status();
   }
 
-  const double frame_seconds = static_cast<double>(mel_options->hop_length) / mel_options->sample_rate;
+  const double frame_seconds = static_cast<double>(mel_options.hop_length) / mel_options.sample_rate;
   double audio_seconds = 0, vocoder_seconds = 0, write_seconds = 0;
   for (size_t k = 0; k < items.size(); ++k) {
     const inference::SynthesizedUtterance& u = result->utterances[k];
@@ -171,22 +167,21 @@ absl::Status RunSynthesize(const SynthesizeOptions& o, std::ostream& out, std::o
     const std::string png = (dot != std::string::npos && dot > wav.find_last_of('/') + 1 ? wav.substr(0, dot) : wav) + ".png";
 
     const Clock::time_point gl_start = Clock::now();
-    absl::StatusOr<std::vector<float>> audio =
-        u.n_frames >= 2 ? vocoder->Synthesize(u.mel, u.n_frames) : std::vector<float>(u.n_frames * mel_options->hop_length, 0.0f);
-    if (!audio.ok()) return audio.status();
+    LS_ASSIGN_OR_RETURN(std::vector<float> audio,
+                        u.n_frames >= 2 ? vocoder.Synthesize(u.mel, u.n_frames)
+                                        : std::vector<float>(u.n_frames * mel_options.hop_length, 0.0f));
     // Griffin-Lim does not bound the amplitude: scale down rather than clip.
     float peak = 0;
-    for (float x : *audio) peak = std::max(peak, std::abs(x));
+    for (float x : audio) peak = std::max(peak, std::abs(x));
     if (peak > 0.99f) {
-      for (float& x : *audio) x *= 0.99f / peak;
+      for (float& x : audio) x *= 0.99f / peak;
     }
     const double gl_time = Seconds(gl_start);
 
     const Clock::time_point write_start = Clock::now();
-    if (absl::Status w = features::WriteWav16(wav, *audio, mel_options->sample_rate); !w.ok()) return w;
-    absl::StatusOr<std::string> picture = features::RenderMelPng(u.mel, u.n_frames, u.n_mels, {}, {});
-    if (!picture.ok()) return picture.status();
-    if (absl::Status w = features::WriteFileBytes(png, *picture); !w.ok()) return w;
+    if (absl::Status w = features::WriteWav16(wav, audio, mel_options.sample_rate); !w.ok()) return w;
+    LS_ASSIGN_OR_RETURN(std::string picture, features::RenderMelPng(u.mel, u.n_frames, u.n_mels, {}, {}));
+    if (absl::Status w = features::WriteFileBytes(png, picture); !w.ok()) return w;
     std::string npy;
     if (!o.mel_out.empty()) {
       npy = items[k].number > 0 ? NumberedPath(o.mel_out, items[k].number) : o.mel_out;
