@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "base/file_util.h"
+#include "gtest/gtest.h"
 
 namespace lightspeech::inference {
 namespace {

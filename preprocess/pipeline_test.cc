@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "gmock/gmock.h"
 #include "preprocess/alignment.h"
 #include "preprocess/phonemizer.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "records/manifest_io.h"
 #include "records/record_io.h"
 #include "records/utterance_io.h"

@@ -4,9 +4,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "inference/synthesizer_testing.h"
 #include "preprocess/pipeline.h"
 #include "records/manifest_io.h"

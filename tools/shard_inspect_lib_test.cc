@@ -4,9 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "records/synthetic.h"
 
 namespace lightspeech::tools {

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "inference/synthesizer_testing.h"
 #include "records/manifest.pb.h"
 #include "records/manifest_io.h"

@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "features/mel_image.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "records/record_io.h"
 #include "train/testing/read_events.h"
 

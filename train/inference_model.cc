@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "model/acoustic_model.h"
 #include "torch/torch.h"
-#include "base/status_macros.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/device.h"

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "model/duration.h"
 #include "model/length_regulator.h"
 #include "torch/torch.h"
-#include "base/status_macros.h"
 #include "train/compat.h"
 #include "train/method.h"
 

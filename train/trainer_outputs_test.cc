@@ -10,9 +10,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "features/audio.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "records/record_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"

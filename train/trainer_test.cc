@@ -10,8 +10,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "base/file_util.h"
+#include "gtest/gtest.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/testing/in_memory_source.h"

@@ -26,8 +26,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "gtest/gtest.h"
 #include "base/file_util.h"
+#include "gtest/gtest.h"
 #include "records/synthetic.h"
 #include "train/checkpoint.pb.h"
 
