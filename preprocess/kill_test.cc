@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -112,9 +113,16 @@ std::map<std::string, int> ManifestIds(const std::string& out) {
 
 TEST(KillTest, KilledRunsResumeToEveryUtteranceExactlyOnce) {
   const std::string reference = ::testing::TempDir() + "/reference";
-  const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(RunToEnd(reference), 0);
-  const double full_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The kill times are drawn over the length of a full run: the fastest of three, since one run
+  // slowed down by other tests on a busy machine would put most kills after the end.
+  double full_seconds = 0;
+  for (int run = 0; run < 3; ++run) {
+    const std::string out = run == 0 ? reference : absl::StrCat(reference, run);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_EQ(RunToEnd(out), 0);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    full_seconds = run == 0 ? seconds : std::min(full_seconds, seconds);
+  }
   const std::map<std::string, int> expected = ManifestIds(reference);
   ASSERT_EQ(expected.size(), 12u);
   for (const auto& [id, n] : expected) ASSERT_EQ(n, 1) << id;
