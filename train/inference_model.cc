@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<InferenceModel>> InferenceModel::Create(const Che
   s->step = c.step();
   s->device_name = device;
   s->device = torch::Device(device);
-  LS_ASSIGN_OR_RETURN(s->separators, internal::MakeSeparators(s->config, s->table));
+  s->separators = internal::MakeSeparators(s->config, s->table);
   LS_ASSIGN_OR_RETURN(s->method, internal::CreateMethod(s->config, /*world_size=*/1));
 
   absl::StatusOr<model::AcousticModelOptions> model_options =

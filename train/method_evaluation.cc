@@ -27,25 +27,14 @@ absl::StatusOr<std::vector<EvalDurations>> EvaluationDurations(const Method& dur
   }
   LS_ASSIGN_OR_RETURN(const Tensors b, HostBatchToTensors(host, device));
   std::vector<EvalDurations> out;
-  struct EvalMode {  // back to the previous mode on every return
-    model::AcousticModel& m;
-    const bool was_training;
-    explicit EvalMode(model::AcousticModel& model) : m(model), was_training(model->is_training()) { m->eval(); }
-    ~EvalMode() { m->train(was_training); }
-  } eval_mode(model);
+  const ScopedEvalMode eval_mode(model);
   torch::NoGradGuard no_grad;
   try {
     compat::ScopedCudaBf16Autocast autocast(bf16 && device.is_cuda());
     torch::Tensor enc = model->Encode(b.tokens, b.token_mask);
     LS_ASSIGN_OR_RETURN(torch::Tensor method, duration_method.Durations(model, b, enc, separators));  // [B, N]
     auto host_mel = [](const model::Synthesis& syn) { return FinalMel(syn.mel).to(torch::kFloat).to(torch::kCPU).contiguous(); };
-    torch::Tensor inference;  // [B, N] text-only, unscaled
-    if (model->options().use_predictor) {
-      LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, model->PredictLogDurations(enc, b.token_mask));
-      inference = model::PredictedDurations(log_pred.to(torch::kFloat), b.token_mask);
-    } else if (!model->options().policy.observe_mel) {
-      inference = method;
-    }
+    LS_ASSIGN_OR_RETURN(const torch::Tensor inference, TextOnlyDurations(model, enc, b.token_mask, method));  // [B, N]
     LS_ASSIGN_OR_RETURN(model::Synthesis trained,
                         model->Decode(enc, method, b.token_mask, {}, b.frame_lengths, b.mel.size(1)));
     const torch::Tensor training = trained.expanded.durations.to(torch::kCPU).contiguous();

@@ -25,22 +25,31 @@ absl::StatusOr<Tensors> HostBatchToTensors(const HostBatch& b, const torch::Devi
 
 const torch::Tensor& FinalMel(const model::DecoderOutput& d) { return d.mel_postnet.defined() ? d.mel_postnet : d.mel; }
 
-absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols) {
+Separators MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols) {
   Separators separators;
   if (!(config.separator_frame_penalty() > 0)) return separators;
-  std::vector<uint8_t> is_separator(symbols.symbols_size(), 0);
-  for (int i = 0; i < symbols.symbols_size(); ++i) is_separator[i] = symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
   // The penalty is a prior: with no separator in the table it holds nothing short (or only the
   // punctuation), so such a table is no error.
-  separators.penalized = torch::tensor(is_separator, torch::kUInt8).to(torch::kBool);
-  if (config.separator_penalty_covers_punctuation() && symbols.phonemizer().empty()) {
-    const std::vector<bool> words = WordSymbolMask({symbols.symbols().begin(), symbols.symbols().end()});
-    std::vector<uint8_t> penalized(symbols.symbols_size(), 0);
-    for (int i = 0; i < symbols.symbols_size(); ++i) penalized[i] = !words[i];
-    separators.penalized = torch::tensor(penalized, torch::kUInt8).to(torch::kBool);
+  const bool punctuation = config.separator_penalty_covers_punctuation() && symbols.phonemizer().empty();
+  const std::vector<bool> words =
+      punctuation ? WordSymbolMask({symbols.symbols().begin(), symbols.symbols().end()}) : std::vector<bool>();
+  std::vector<uint8_t> penalized(symbols.symbols_size(), 0);
+  for (int i = 0; i < symbols.symbols_size(); ++i) {
+    penalized[i] = punctuation ? !words[i] : symbols.symbols(i) == "|" || symbols.symbols(i) == " ";
   }
+  separators.penalized = torch::tensor(penalized, torch::kUInt8).to(torch::kBool);
   separators.penalty = config.separator_frame_penalty();
   return separators;
+}
+
+absl::StatusOr<torch::Tensor> TextOnlyDurations(model::AcousticModel& model, const torch::Tensor& enc,
+                                                const torch::Tensor& token_mask, const torch::Tensor& method_durations) {
+  if (model->options().use_predictor) {
+    LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, model->PredictLogDurations(enc, token_mask));
+    return model::PredictedDurations(log_pred.to(torch::kFloat), token_mask);
+  }
+  if (!model->options().policy.observe_mel) return method_durations;
+  return torch::Tensor();
 }
 
 torch::Tensor HardScores(const torch::Tensor& log_att, const Tensors& b, const Separators& sep) {

@@ -41,7 +41,28 @@ struct Separators {
 
 // The Separators of `config` over `symbols` (on the CPU): the symbols separator_frame_penalty holds
 // short. With no separator in the table that is only the punctuation, or nothing; that is no error.
-absl::StatusOr<Separators> MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols);
+Separators MakeSeparators(const TrainConfig& config, const records::SymbolTable& symbols);
+
+// The text-only durations [B, N] the model predicts for token encodings `enc`: the duration
+// predictor's, unscaled; without a predictor, the method's own `method_durations` when the policy
+// reads text alone; else undefined (a policy that observes the mel has no text-only durations).
+absl::StatusOr<torch::Tensor> TextOnlyDurations(model::AcousticModel& model, const torch::Tensor& enc,
+                                                const torch::Tensor& token_mask, const torch::Tensor& method_durations);
+
+// Puts the model in eval mode and restores its previous mode on every way out of the scope.
+class ScopedEvalMode {
+ public:
+  explicit ScopedEvalMode(model::AcousticModel& model) : model_(model), was_training_(model->is_training()) {
+    model_->eval();
+  }
+  ~ScopedEvalMode() { model_->train(was_training_); }
+  ScopedEvalMode(const ScopedEvalMode&) = delete;
+  ScopedEvalMode& operator=(const ScopedEvalMode&) = delete;
+
+ private:
+  model::AcousticModel& model_;
+  const bool was_training_;
+};
 
 // The scores hard alignments follow: the aligner's log-attention [B, T, N], less separator_frame_penalty
 // at every frame on a separator (a prior that separators are short). Not used for the aligner's losses.

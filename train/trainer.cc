@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (s->max_duration < 2) return absl::InvalidArgumentError("Trainer: max_duration (K) must be >= 2");
   s->symbols = symbols;
   s->n_mels = n_mels;
-  LS_ASSIGN_OR_RETURN(s->separators, internal::MakeSeparators(c, symbols));
+  s->separators = internal::MakeSeparators(c, symbols);
   s->dist = distributed != nullptr && distributed->world_size() > 1 ? distributed : nullptr;
   if (s->dist != nullptr) {
     s->rank = s->dist->rank();

@@ -16,7 +16,6 @@
 #include "features/griffin_lim.h"
 #include "features/log_mel.h"
 #include "features/mel_image.h"
-#include "model/duration.h"
 #include "torch/torch.h"
 #include "train/compat.h"
 #include "train/feature_settings.h"
@@ -105,7 +104,7 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
   // Several ranks: this rank's stream holds the global batches b % world_size == rank, so it takes
   // its share of the first `limit` of them; the sums are added across ranks below.
   if (s.world_size > 1) limit = (limit - s.rank + s.world_size - 1) / s.world_size;
-  s.model->eval();
+  const internal::ScopedEvalMode eval_mode(s.model);  // also on the early returns below
   torch::NoGradGuard no_grad;
   while (unlimited || r.batches < limit) {
     absl::StatusOr<HostBatch> host = validation.Next();
@@ -120,13 +119,7 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
       torch::Tensor enc = s.model->Encode(b.tokens, b.token_mask);
       // the durations the training method would use for this utterance
       LS_ASSIGN_OR_RETURN(torch::Tensor method, s.method->Durations(s.model, b, enc, s.separators));
-      torch::Tensor inference;  // text-only durations
-      if (s.model->options().use_predictor) {
-        LS_ASSIGN_OR_RETURN(torch::Tensor log_pred, s.model->PredictLogDurations(enc, b.token_mask));
-        inference = model::PredictedDurations(log_pred.to(torch::kFloat), b.token_mask);
-      } else if (!s.model->options().policy.observe_mel) {
-        inference = method;
-      }
+      LS_ASSIGN_OR_RETURN(const torch::Tensor inference, internal::TextOnlyDurations(s.model, enc, b.token_mask, method));
       if (!method.defined()) {
         return absl::FailedPreconditionError("validation with aligner ORACLE needs reference durations");
       }
@@ -166,12 +159,10 @@ absl::StatusOr<ValidationResult> Trainer::Validate(BatchSource& validation) {
         }
       }
     } catch (const c10::Error& e) {
-      s.model->train();
       return absl::InternalError(absl::StrCat("validation: ", e.what_without_backtrace()));
     }
     ++r.batches;
   }
-  s.model->train();
   if (s.dist != nullptr) {
     torch::Tensor sums = torch::tensor({static_cast<double>(r.batches), mel_sum, frames, align_sum, dur_sum, tokens,
                                         r.has_durations ? 1.0 : 0.0},
