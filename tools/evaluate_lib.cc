@@ -170,6 +170,12 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   report.alignment_overrides = options.alignment_overrides;
   report.ms_per_frame = 1000.0 * manifest.features().hop_length() / manifest.features().sample_rate();
 
+  // Before the model is built: a checkpoint for other data is refused at once.
+  if (const std::string diff = train::FirstDifference(ckpt.symbols(), manifest.symbols()); !diff.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.checkpoint, ": checkpoint symbol table differs: ", diff));
+  }
+
   // The alignment options: applied in order to the checkpoint's configuration, so a later one wins.
   train::InferenceModelOptions model_options;
   model_options.device = options.device;
@@ -192,10 +198,6 @@ absl::StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) {
   }
   LS_ASSIGN_OR_RETURN(std::unique_ptr<train::InferenceModel> model,
                       train::InferenceModel::Create(ckpt, options.checkpoint, model_options));
-  if (const std::string diff = train::FirstDifference(ckpt.symbols(), manifest.symbols()); !diff.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(options.checkpoint, ": checkpoint symbol table differs: ", diff));
-  }
 
   train::DatasetOptions data_options;
   data_options.split = records::VALIDATION;
